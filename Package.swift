@@ -1,0 +1,33 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "routing-candidates-trainer",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "trainer", targets: ["trainer"]),
+        .library(name: "HNSW", targets: ["HNSW"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Distance kernels with runtime CPU dispatch (AVX-512 / AVX2+FMA / scalar).
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        // The index: depends on nothing but the standard library and the kernels.
+        .target(name: "HNSW", dependencies: ["CKernels"]),
+        .target(name: "Shared", dependencies: ["HNSW"]),
+        .target(name: "Coordinator", dependencies: ["Shared", "HNSW"]),
+        .target(name: "Worker", dependencies: ["Shared", "HNSW"]),
+        .executableTarget(
+            name: "trainer",
+            dependencies: [
+                "HNSW", "Shared", "Coordinator", "Worker",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "HNSWTests", dependencies: ["HNSW"]),
+        .testTarget(name: "SharedTests", dependencies: ["Shared", "HNSW"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,164 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Reading and atomic writing of binary files with plain POSIX calls, so the index module needs
+/// no Foundation. Errors carry the path and the system's reason.
+public enum FileIO {
+    static func reason() -> String { String(cString: strerror(errno)) }
+
+    /// Buffered sequential reader that never reads past the end and reports short files.
+    public final class Reader {
+        public let path: String
+        let fd: Int32
+        /// File size in bytes.
+        public let size: Int
+        public private(set) var position = 0
+        private var buffer: UnsafeMutableRawPointer
+        private let bufferSize = 1 << 20
+        private var bufStart = 0
+        private var bufEnd = 0
+
+        public init(path: String) throws {
+            self.path = path
+            fd = open(path, O_RDONLY | O_CLOEXEC)
+            if fd < 0 { throw HNSWError.io(path: path, message: "cannot open: \(FileIO.reason())") }
+            var st = stat()
+            if fstat(fd, &st) != 0 {
+                close(fd)
+                throw HNSWError.io(path: path, message: "cannot stat: \(FileIO.reason())")
+            }
+            if (st.st_mode & S_IFMT) == S_IFDIR {
+                close(fd)
+                throw HNSWError.io(path: path, message: "is a directory, not an index file")
+            }
+            size = Int(st.st_size)
+            buffer = .allocate(byteCount: bufferSize, alignment: 16)
+        }
+
+        deinit {
+            buffer.deallocate()
+            close(fd)
+        }
+
+        public var remaining: Int { size - position }
+
+        /// Reads exactly `count` bytes into `dest`; the caller has checked `remaining`.
+        public func read(into dest: UnsafeMutableRawPointer, count: Int) throws {
+            var done = 0
+            let cached = min(bufEnd - bufStart, count)
+            if cached > 0 {
+                dest.copyMemory(from: buffer + bufStart, byteCount: cached)
+                bufStart += cached
+                done = cached
+            }
+            if count - done >= bufferSize {
+                while done < count {
+                    let n = Glibc.read(fd, dest + done, min(count - done, 1 << 30))
+                    if n < 0 && errno == EINTR { continue }
+                    if n <= 0 { throw HNSWError.io(path: path, message: "read failed: \(n == 0 ? "unexpected end of file" : FileIO.reason())") }
+                    done += n
+                }
+            } else {
+                while done < count {
+                    if bufStart == bufEnd { try fill() }
+                    let take = min(bufEnd - bufStart, count - done)
+                    (dest + done).copyMemory(from: buffer + bufStart, byteCount: take)
+                    bufStart += take
+                    done += take
+                }
+            }
+            position += count
+        }
+
+        public func read<T: FixedWidthInteger>(_: T.Type) throws -> T {
+            var v: T = 0
+            try withUnsafeMutableBytes(of: &v) { try read(into: $0.baseAddress!, count: MemoryLayout<T>.size) }
+            return T(littleEndian: v)
+        }
+
+        private func fill() throws {
+            while true {
+                let n = Glibc.read(fd, buffer, bufferSize)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { throw HNSWError.io(path: path, message: "read failed: \(n == 0 ? "unexpected end of file" : FileIO.reason())") }
+                bufStart = 0
+                bufEnd = n
+                return
+            }
+        }
+    }
+
+    /// Buffered writer to a temporary file beside `path`, renamed over it on `commit()`.
+    /// If the writer is dropped without commit, the temporary file is removed.
+    public final class AtomicWriter {
+        public let path: String
+        let tempPath: String
+        private var fd: Int32
+        private var buffer: UnsafeMutableRawPointer
+        private let bufferSize = 1 << 20
+        private var used = 0
+        private var committed = false
+
+        public init(path: String) throws {
+            self.path = path
+            tempPath = path + ".tmp-\(getpid())"
+            fd = open(tempPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            if fd < 0 { throw HNSWError.io(path: path, message: "cannot create \(tempPath): \(FileIO.reason())") }
+            buffer = .allocate(byteCount: bufferSize, alignment: 16)
+        }
+
+        deinit {
+            buffer.deallocate()
+            if !committed {
+                if fd >= 0 { close(fd) }
+                unlink(tempPath)
+            }
+        }
+
+        public func write(_ src: UnsafeRawPointer, count: Int) throws {
+            if used + count > bufferSize { try flush() }
+            if count >= bufferSize {
+                try writeAll(src, count)
+            } else {
+                (buffer + used).copyMemory(from: src, byteCount: count)
+                used += count
+            }
+        }
+
+        public func write<T: FixedWidthInteger>(_ v: T) throws {
+            var le = v.littleEndian
+            try withUnsafeBytes(of: &le) { try write($0.baseAddress!, count: MemoryLayout<T>.size) }
+        }
+
+        private func flush() throws {
+            if used > 0 { try writeAll(buffer, used) }
+            used = 0
+        }
+
+        private func writeAll(_ src: UnsafeRawPointer, _ count: Int) throws {
+            var done = 0
+            while done < count {
+                let n = Glibc.write(fd, src + done, count - done)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { throw HNSWError.io(path: path, message: "write failed: \(FileIO.reason())") }
+                done += n
+            }
+        }
+
+        /// Flushes, syncs and renames the temporary file over the destination.
+        public func commit() throws {
+            try flush()
+            if fsync(fd) != 0 { throw HNSWError.io(path: path, message: "fsync failed: \(FileIO.reason())") }
+            if close(fd) != 0 {
+                fd = -1
+                throw HNSWError.io(path: path, message: "close failed: \(FileIO.reason())")
+            }
+            fd = -1
+            if rename(tempPath, path) != 0 { throw HNSWError.io(path: path, message: "rename failed: \(FileIO.reason())") }
+            committed = true
+        }
+    }
+}

@@ -1,0 +1,198 @@
+/// How parallel insertion is organised.
+public enum BuildMode: String, Sendable, CaseIterable {
+    /// Batch insertion with prefix doubling: each batch searches the graph as it stood before the
+    /// batch, and reverse links are applied per target in id order. Byte-identical for any thread count.
+    case deterministic
+    /// hnswlib's scheme: per-element locks, elements inserted concurrently. Not reproducible with T > 1.
+    case locked
+}
+
+/// Options for adding many elements.
+public struct BuildOptions: Sendable {
+    public var threads: Int
+    public var mode: BuildMode
+    /// Largest batch as a fraction of the elements being added (deterministic mode).
+    public var maxBatchFraction: Double
+
+    public init(threads: Int = 1, mode: BuildMode = .deterministic, maxBatchFraction: Double = 0.02) {
+        self.threads = max(threads, 1)
+        self.mode = mode
+        self.maxBatchFraction = maxBatchFraction
+    }
+}
+
+extension HNSWIndex {
+    /// Adds one element; an existing label is updated in place (hnswlib's addPoint semantics,
+    /// which also clears a delete mark).
+    public func add(_ vector: [Float], label: UInt64) throws {
+        guard vector.count == dim else { throw HNSWError.dimensionMismatch(expected: dim, got: vector.count) }
+        try vector.withUnsafeBufferPointer { try add(rows: $0, labels: [label]) }
+    }
+
+    /// Adds rows (row-major, `dim` floats each) with their labels. New labels are inserted as a batch
+    /// build; labels already present are updated in place, in row order, after the new ones.
+    public func add(rows: UnsafeBufferPointer<Float>, labels: [UInt64], options: BuildOptions = BuildOptions()) throws {
+        guard rows.count == labels.count * dim else {
+            throw HNSWError.dimensionMismatch(expected: dim, got: labels.isEmpty ? rows.count : rows.count / labels.count)
+        }
+        guard let base = rows.baseAddress, !labels.isEmpty else { return }
+        var seen = Set<UInt64>(minimumCapacity: labels.count)
+        var fresh: [Int] = []
+        var updates: [Int] = []
+        fresh.reserveCapacity(labels.count)
+        for (i, l) in labels.enumerated() {
+            guard seen.insert(l).inserted else { throw HNSWError.duplicateLabel(l) }
+            if labelToID[l] != nil { updates.append(i) } else { fresh.append(i) }
+        }
+        let start = count
+        try reserve(start + fresh.count)
+        labelToID.reserveCapacity(start + fresh.count)
+        for (j, i) in fresh.enumerated() {
+            let id = UInt32(start + j)
+            let l = labels[i]
+            writeRecord(id: id, vector: base + i * dim, label: l, level: Levels.level(label: l, seed: seed, mult: mult))
+            labelToID[l] = id
+        }
+        count = start + fresh.count
+        switch options.mode {
+        case .deterministic:
+            let cap = max(1, Int((Double(fresh.count) * options.maxBatchFraction).rounded(.up)))
+            insertBatches(start..<count, maxBatch: cap, threads: options.threads)
+        case .locked:
+            insertLocked(start..<count, threads: options.threads)
+        }
+        for i in updates {
+            try update(label: labels[i], vector: UnsafeBufferPointer(start: base + i * dim, count: dim))
+        }
+    }
+
+    /// Computes the lists of new element `id` from the graph as it stands (entry `ep`, top layer
+    /// `top`) and writes them; with `locks`, reverse links are added layer by layer as hnswlib does.
+    func connect(_ id: UInt32, entry ep: UInt32, top: Int, scratch s: SearchScratch, locks: LockTable?) {
+        let q = UnsafePointer(vector(id))
+        let L = level(id)
+        var cur = ep
+        if L < top { cur = greedyDescent(q, from: ep, top: top, downTo: L, scratch: s, locks: locks) }
+        var layer = min(L, top)
+        while layer >= 0 {
+            searchLayer(q, entry: cur, layer: layer, ef: efConstruction, scratch: s, locks: locks)
+            drainTop(s, excluding: id)
+            selectNeighbors(s.pool, K: M, into: &s.selected)
+            locks?.lock(id)
+            writeList(id, layer: layer, s.selected)
+            locks?.unlock(id)
+            if let first = s.selected.first { cur = first.id }
+            if let locks {
+                let chosen = s.selected.map(\.id)
+                for n in chosen {
+                    locks.lock(n)
+                    withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 1) { one in
+                        one[0] = id
+                        offerLinks(to: n, layer: layer, sources: UnsafeBufferPointer(one), scratch: s)
+                    }
+                    locks.unlock(n)
+                }
+            }
+            layer -= 1
+        }
+    }
+
+    /// Deterministic insertion of the prepared records `range` by batches with prefix doubling.
+    func insertBatches(_ range: Range<Int>, maxBatch: Int, threads: Int) {
+        var start = range.lowerBound
+        let end = range.upperBound
+        if entryPoint == nil, start < end {
+            entryPoint = UInt32(start)
+            maxLevel = level(UInt32(start))
+            start += 1
+        }
+        let workers = max(threads, 1)
+        let scratches = (0..<workers).map { _ in borrowScratch() }
+        defer { scratches.forEach(returnScratch) }
+        while start < end {
+            var size = min(max(1, start), maxBatch, end - start)
+            for i in start..<(start + size) where level(UInt32(i)) > maxLevel {
+                size = i == start ? 1 : i - start
+                break
+            }
+            let batch = start..<(start + size)
+            guard let ep = entryPoint else { return }
+            let top = maxLevel
+            Parallel.forEach(count: size, threads: workers, grain: 8) { r, w in
+                for i in r { connect(UInt32(batch.lowerBound + i), entry: ep, top: top, scratch: scratches[w], locks: nil) }
+            }
+            applyReverseLinks(batch, threads: workers, scratches: scratches)
+            if size == 1, level(UInt32(start)) > maxLevel {
+                entryPoint = UInt32(start)
+                maxLevel = level(UInt32(start))
+            }
+            start += size
+        }
+    }
+
+    /// Offers each batch element to the lists of the neighbours it chose. Targets are grouped and
+    /// processed independently, each with its sources in id order, so the result is thread-independent.
+    func applyReverseLinks(_ batch: Range<Int>, threads: Int, scratches: [SearchScratch]) {
+        var topLayer = 0
+        for i in batch { topLayer = max(topLayer, level(UInt32(i))) }
+        for layer in 0...topLayer {
+            var pairs: [UInt64] = []
+            pairs.reserveCapacity(layer == 0 ? batch.count * M : batch.count)
+            for i in batch where level(UInt32(i)) >= layer {
+                let list = links(UInt32(i), layer)
+                for j in 0..<Int(list[0] & 0xFFFF) { pairs.append(UInt64(list[1 + j]) << 32 | UInt64(i)) }
+            }
+            if pairs.isEmpty { continue }
+            pairs.sort()
+            var runStarts: [Int] = [0]
+            for j in 1..<pairs.count where pairs[j] >> 32 != pairs[j - 1] >> 32 { runStarts.append(j) }
+            runStarts.append(pairs.count)
+            pairs.withUnsafeBufferPointer { pp in
+                let p = Parallel.Unchecked(pp)
+                Parallel.forEach(count: runStarts.count - 1, threads: threads, grain: 32) { r, w in
+                    let s = scratches[w]
+                    var sources: [UInt32] = []
+                    for run in r {
+                        let a = runStarts[run], b = runStarts[run + 1]
+                        let target = UInt32(truncatingIfNeeded: p.value[a] >> 32)
+                        sources.removeAll(keepingCapacity: true)
+                        for j in a..<b { sources.append(UInt32(truncatingIfNeeded: p.value[j])) }
+                        sources.withUnsafeBufferPointer { offerLinks(to: target, layer: layer, sources: $0, scratch: s) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// hnswlib-style concurrent insertion with per-element locks (for comparison; not reproducible).
+    func insertLocked(_ range: Range<Int>, threads: Int) {
+        var start = range.lowerBound
+        if entryPoint == nil, start < range.upperBound {
+            entryPoint = UInt32(start)
+            maxLevel = level(UInt32(start))
+            start += 1
+        }
+        let locks = LockTable(count: count)
+        let workers = max(threads, 1)
+        let scratches = (0..<workers).map { _ in borrowScratch() }
+        defer { scratches.forEach(returnScratch) }
+        let first = start
+        Parallel.forEach(count: range.upperBound - start, threads: workers, grain: 1) { r, w in
+            for i in r {
+                let id = UInt32(first + i)
+                let L = level(id)
+                locks.lockGlobal()
+                let top = maxLevel
+                let ep = entryPoint.unsafelyUnwrapped
+                let raises = L > top
+                if !raises { locks.unlockGlobal() }
+                connect(id, entry: ep, top: top, scratch: scratches[w], locks: locks)
+                if raises {
+                    entryPoint = id
+                    maxLevel = L
+                    locks.unlockGlobal()
+                }
+            }
+        }
+    }
+}
