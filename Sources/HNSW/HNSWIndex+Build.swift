@@ -11,13 +11,14 @@ public enum BuildMode: String, Sendable, CaseIterable {
 public struct BuildOptions: Sendable {
     public var threads: Int
     public var mode: BuildMode
-    /// Largest batch as a fraction of the elements being added (deterministic mode).
-    public var maxBatchFraction: Double
+    /// Largest insertion batch (deterministic mode). Part of the output's identity: the same
+    /// batch size gives the same graph for any thread count.
+    public var batchSize: Int
 
-    public init(threads: Int = 1, mode: BuildMode = .deterministic, maxBatchFraction: Double = 0.02) {
+    public init(threads: Int = 1, mode: BuildMode = .deterministic, batchSize: Int = 128) {
         self.threads = max(threads, 1)
         self.mode = mode
-        self.maxBatchFraction = maxBatchFraction
+        self.batchSize = max(batchSize, 1)
     }
 }
 
@@ -56,8 +57,7 @@ extension HNSWIndex {
         count = start + fresh.count
         switch options.mode {
         case .deterministic:
-            let cap = max(1, Int((Double(fresh.count) * options.maxBatchFraction).rounded(.up)))
-            insertBatches(start..<count, maxBatch: cap, threads: options.threads)
+            insertBatches(start..<count, maxBatch: options.batchSize, threads: options.threads)
         case .locked:
             insertLocked(start..<count, threads: options.threads)
         }
@@ -68,7 +68,11 @@ extension HNSWIndex {
 
     /// Computes the lists of new element `id` from the graph as it stands (entry `ep`, top layer
     /// `top`) and writes them; with `locks`, reverse links are added layer by layer as hnswlib does.
-    func connect(_ id: UInt32, entry ep: UInt32, top: Int, scratch s: SearchScratch, locks: LockTable?) {
+    /// `peers` are the other members of a deterministic batch: they are not in the graph yet, so
+    /// they are offered as candidates by exact distance, which restores the links a sequential
+    /// insertion would have made between them.
+    func connect(_ id: UInt32, entry ep: UInt32, top: Int, scratch s: SearchScratch, locks: LockTable?,
+                 peers: Range<Int> = 0..<0) {
         let q = UnsafePointer(vector(id))
         let L = level(id)
         var cur = ep
@@ -76,12 +80,15 @@ extension HNSWIndex {
         var layer = min(L, top)
         while layer >= 0 {
             searchLayer(q, entry: cur, layer: layer, ef: efConstruction, scratch: s, locks: locks)
+            if peers.count > 1 { offerPeers(q, id, peers, layer: layer, scratch: s) }
             drainTop(s, excluding: id)
             selectNeighbors(s.pool, K: M, into: &s.selected)
             locks?.lock(id)
             writeList(id, layer: layer, s.selected)
             locks?.unlock(id)
-            if let first = s.selected.first { cur = first.id }
+            // The next layer starts from the closest chosen element already in the graph: a batch
+            // peer's lists are being written by another thread.
+            if let first = s.selected.first(where: { !peers.contains(Int($0.id)) }) { cur = first.id }
             if let locks {
                 let chosen = s.selected.map(\.id)
                 for n in chosen {
@@ -95,6 +102,19 @@ extension HNSWIndex {
             }
             layer -= 1
         }
+    }
+
+    /// Adds the batch members on `layer` that beat the current beam to the search result heap.
+    private func offerPeers(_ q: UnsafePointer<Float>, _ id: UInt32, _ peers: Range<Int>, layer: Int, scratch s: SearchScratch) {
+        var top = s.top
+        for p in peers where p != Int(id) && Int(levels[p]) >= layer {
+            let d = distance(q, UInt32(p))
+            if top.count < efConstruction || d < top.top.distance {
+                top.push(d, UInt32(p))
+                if top.count > efConstruction { top.pop() }
+            }
+        }
+        s.top = top
     }
 
     /// Deterministic insertion of the prepared records `range` by batches with prefix doubling.
@@ -119,7 +139,7 @@ extension HNSWIndex {
             guard let ep = entryPoint else { return }
             let top = maxLevel
             Parallel.forEach(count: size, threads: workers, grain: 8) { r, w in
-                for i in r { connect(UInt32(batch.lowerBound + i), entry: ep, top: top, scratch: scratches[w], locks: nil) }
+                for i in r { connect(UInt32(batch.lowerBound + i), entry: ep, top: top, scratch: scratches[w], locks: nil, peers: batch) }
             }
             applyReverseLinks(batch, threads: workers, scratches: scratches)
             if size == 1, level(UInt32(start)) > maxLevel {
@@ -130,7 +150,8 @@ extension HNSWIndex {
         }
     }
 
-    /// Offers each batch element to the lists of the neighbours it chose. Targets are grouped and
+    /// Offers each batch element to the lists of the neighbours it chose (older elements and batch
+    /// peers). The pairs are collected before any list changes; targets are grouped and
     /// processed independently, each with its sources in id order, so the result is thread-independent.
     func applyReverseLinks(_ batch: Range<Int>, threads: Int, scratches: [SearchScratch]) {
         var topLayer = 0

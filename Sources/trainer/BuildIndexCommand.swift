@@ -17,16 +17,14 @@ struct BuildIndexCommand: ParsableCommand {
     @Option(help: "Level seed.") var seed: UInt64 = 42
     @Option(help: "deterministic (reproducible for any thread count) or locked (hnswlib's scheme).")
     var mode: BuildMode = .deterministic
-    @Option(name: .customLong("max-batch-fraction"), help: "Largest insertion batch as a fraction of N (deterministic mode).")
-    var maxBatchFraction: Double = 0.02
+    @Option(name: .customLong("batch-size"), help: "Largest insertion batch (deterministic mode); part of the output's identity.")
+    var batchSize: Int = 128
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     func run() throws {
         guard m >= 2 else { throw CLIError.usage("-M must be ≥ 2, got \(m)") }
         guard efConstruction >= 1 else { throw CLIError.usage("--ef-construction must be ≥ 1, got \(efConstruction)") }
-        guard maxBatchFraction > 0 && maxBatchFraction <= 1 else {
-            throw CLIError.usage("--max-batch-fraction must be in (0, 1], got \(maxBatchFraction)")
-        }
+        guard batchSize >= 1 else { throw CLIError.usage("--batch-size must be ≥ 1, got \(batchSize)") }
         let t0 = now()
         let x = try readVectors(vectors)
         guard x.cols >= 1 else { throw CLIError.input("\(vectors): vectors have dimension 0") }
@@ -36,7 +34,7 @@ struct BuildIndexCommand: ParsableCommand {
         let t = resolveThreads(threads)
         try x.values.withUnsafeBufferPointer { rows in
             try index.add(rows: rows, labels: (0..<n).map { UInt64($0) },
-                          options: BuildOptions(threads: t, mode: mode, maxBatchFraction: maxBatchFraction))
+                          options: BuildOptions(threads: t, mode: mode, batchSize: batchSize))
         }
         let t2 = now()
         let dir = (out as NSString).deletingLastPathComponent

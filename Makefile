@@ -1,0 +1,56 @@
+# The two commands of the README: `make run` and `make test`. Both install what they need on a
+# fresh Debian machine: apt packages only when missing, Python packages in .venv (pinned).
+SHELL := /bin/bash
+.ONESHELL:
+.SHELLFLAGS := -eu -o pipefail -c
+
+SWIFT ?= swift
+PYTHON ?= python3
+VENV := .venv
+APT_PACKAGES := build-essential pkg-config python3-venv
+TRAINER := .build/release/trainer
+
+.PHONY: run test deps apt venv build unit-test interop bench clean
+
+run: build
+	$(TRAINER) demo --out models
+
+test: build venv
+	$(MAKE) unit-test
+	$(MAKE) interop
+
+deps: apt venv
+
+apt:
+	missing=""
+	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done
+	if [ -n "$$missing" ]; then
+		echo "installing:$$missing"
+		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing
+	fi
+
+$(VENV)/.installed: requirements-interop.txt
+	$(MAKE) apt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements-interop.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+build: apt
+	$(SWIFT) build -c release
+
+# Tests run in release mode: the recall tests build indexes of 20k vectors.
+unit-test: apt
+	$(SWIFT) test -c release -Xswiftc -enable-testing
+
+interop: build venv
+	TRAINER=$(abspath $(TRAINER)) $(VENV)/bin/python -m pytest -q Tests/interop
+
+bench: build venv
+	$(VENV)/bin/python bench/hnsw_vs_hnswlib.py
+
+clean:
+	rm -rf .build models logs

@@ -1,0 +1,93 @@
+import XCTest
+@testable import HNSW
+
+final class SearchTests: XCTestCase {
+    func testHeuristicKeepsDiverseNeighboursOnly() throws {
+        // 1-D points, base at 0: candidates 1 (d 1), −1.5 (d 2.25), 2 (d 4), 3 (d 9) in squared l2.
+        let values: [Float] = [0, 1, -1.5, 2, 3]
+        let index = try buildIndex(values, dim: 1, M: 3, threads: 1)
+        let pool = [1, 2, 3, 4].map { Candidate(distance: values[$0] * values[$0], id: UInt32($0)) }
+        var out: [Candidate] = []
+        index.selectNeighbors(pool, K: 3, into: &out)
+        // 2 is dropped (dist(1, 2) = 1 < 4), 3 is dropped (dist(1, 3) = 4 < 9): no back-fill.
+        XCTAssertEqual(out.map(\.id), [1, 2])
+        index.selectNeighbors(Array(pool.prefix(2)), K: 3, into: &out)
+        XCTAssertEqual(out.map(\.id), [1, 2], "fewer than K candidates are all kept")
+        index.selectNeighbors([pool[0], pool[2], pool[3]], K: 3, into: &out)
+        XCTAssertEqual(out.map(\.id), [1], "exactly K candidates still go through the heuristic")
+    }
+
+    func testSearchWithLargeEfEqualsBruteForceInEverySpace() throws {
+        let dim = 8
+        let rows = randomRows(600, dim, seed: 1)
+        let queries = randomRows(50, dim, seed: 2)
+        for space in Space.allCases {
+            let index = try buildIndex(rows, dim: dim, space: space, M: 8)
+            let truth = exactTopK(rows, queries, dim: dim, k: 10, space: space)
+            for i in 0..<50 {
+                let got = try index.search(Array(queries[(i * dim)..<((i + 1) * dim)]), k: 10, ef: 600)
+                XCTAssertEqual(got.map { Int($0.label) }, truth[i], "space \(space), query \(i)")
+                XCTAssertEqual(got.map(\.distance), got.map(\.distance).sorted())
+            }
+        }
+    }
+
+    func testRecallAtTenOn20kRandomNormalVectors() throws {
+        let dim = 32
+        let rows = randomRows(20_000, dim, seed: 3)
+        let queries = randomRows(500, dim, seed: 4)
+        let index = try buildIndex(rows, dim: dim, space: .l2, M: 16, efConstruction: 200)
+        let truth = exactTopK(rows, queries, dim: dim, k: 10, space: .l2)
+        let found = try queries.withUnsafeBufferPointer { try index.searchBatch($0, k: 10, ef: 100, threads: 2) }
+        var hits = 0
+        for (i, r) in found.enumerated() { hits += r.filter { truth[i].contains(Int($0.label)) }.count }
+        let recall = Double(hits) / Double(500 * 10)
+        XCTAssertGreaterThanOrEqual(recall, 0.95, "recall@10 at ef 100 was \(recall)")
+    }
+
+    func testCosineNormalisesLikeHnswlib() throws {
+        let index = try HNSWIndex(space: .cosine, dim: 3, M: 4, capacity: 2)
+        try index.add([3, 4, 0], label: 7)
+        let stored = try index.vector(of: 7)
+        let scale: Float = 1 / ((9 + 16 as Float).squareRoot() + 1e-30)
+        XCTAssertEqual(stored, [3 * scale, 4 * scale, 0])
+        let hit = try index.search([6, 8, 0], k: 1)
+        XCTAssertEqual(hit.first?.label, 7)
+        XCTAssertEqual(hit.first?.distance ?? 1, 0, accuracy: 1e-6)
+    }
+
+    func testDistanceKernelsAgreeAcrossInstructionSets() throws {
+        let a = randomRows(1, 37, seed: 5), b = randomRows(1, 37, seed: 6)
+        var expectedDot: Float = 0, expectedL2: Float = 0
+        for i in 0..<37 {
+            expectedDot += a[i] * b[i]
+            expectedL2 += (a[i] - b[i]) * (a[i] - b[i])
+        }
+        let original = Distance.isa
+        defer { Distance.force(isa: original) }
+        for isa in ["scalar", "avx2", "avx512"] where Distance.force(isa: isa) {
+            a.withUnsafeBufferPointer { ap in
+                b.withUnsafeBufferPointer { bp in
+                    XCTAssertEqual(Distance.between(ap.baseAddress!, bp.baseAddress!, dim: 37, space: .l2), expectedL2, accuracy: 1e-3, isa)
+                    XCTAssertEqual(Distance.between(ap.baseAddress!, bp.baseAddress!, dim: 37, space: .ip), 1 - expectedDot, accuracy: 1e-3, isa)
+                }
+            }
+        }
+    }
+
+    func testLevelsDependOnlyOnLabelAndSeed() {
+        let mult = 1 / log(16.0)
+        XCTAssertEqual(Levels.level(label: 12345, seed: 42, mult: mult), Levels.level(label: 12345, seed: 42, mult: mult))
+        let levels = (0..<100_000).map { Levels.level(label: UInt64($0), seed: 42, mult: mult) }
+        let above0 = Double(levels.filter { $0 >= 1 }.count) / 1e5
+        XCTAssertEqual(above0, 1.0 / 16, accuracy: 0.005, "P(level ≥ 1) = 1/M")
+        let other = (0..<1000).map { Levels.level(label: UInt64($0), seed: 43, mult: mult) }
+        XCTAssertNotEqual(Array(levels.prefix(1000)), other)
+    }
+
+    func testEmptyIndexSearchesToNothing() throws {
+        let index = try HNSWIndex(space: .l2, dim: 4, capacity: 10)
+        XCTAssertEqual(try index.search([0, 0, 0, 0], k: 5), [])
+        XCTAssertThrowsError(try index.search([0, 0], k: 5)) { XCTAssertEqual($0 as? HNSWError, .dimensionMismatch(expected: 4, got: 2)) }
+    }
+}
