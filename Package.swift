@@ -16,7 +16,9 @@ let package = Package(
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // The index: depends on nothing but the standard library and the kernels.
         .target(name: "HNSW", dependencies: ["CKernels"]),
-        .target(name: "Shared", dependencies: ["HNSW"]),
+        // Debian's compression libraries for the Parquet codecs.
+        .systemLibrary(name: "CCompression", path: "Sources/CCompression"),
+        .target(name: "Shared", dependencies: ["HNSW", "CCompression"]),
         .target(name: "Coordinator", dependencies: ["Shared", "HNSW"]),
         .target(name: "Worker", dependencies: ["Shared", "HNSW"]),
         .executableTarget(

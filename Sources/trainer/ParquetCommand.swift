@@ -1,0 +1,81 @@
+import ArgumentParser
+import Foundation
+import Shared
+
+struct ParquetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "parquet", abstract: "Looks inside Parquet files.",
+        subcommands: [ParquetSchemaCommand.self, ParquetCatCommand.self])
+}
+
+/// Opens a Parquet file, mapping its errors to input errors (exit 3).
+func openParquet(_ path: String) throws -> ParquetReader {
+    do { return try ParquetReader(path: path) } catch let e as ParquetError { throw CLIError.input("\(e)") }
+}
+
+struct ParquetSchemaCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "schema", abstract: "Columns, types, nullability, row groups, codecs and row count.")
+
+    @Argument(help: "Parquet file.") var file: String
+
+    func run() throws {
+        let r = try openParquet(file)
+        print("file        \(file)")
+        print("rows        \(r.rowCount)")
+        print("row groups  \(r.rowGroups.count) (rows: \(r.rowGroups.map { String($0.rows) }.joined(separator: ", ")))")
+        if let c = r.createdBy { print("created by  \(c)") }
+        print("column\tphysical\tlogical\tnullable\tcodecs")
+        for c in r.schema.columns {
+            let codecs = Set(r.rowGroups.map { $0.codecs[c.leafIndex].description }).sorted().joined(separator: ",")
+            let physical = c.physicalType == .fixedLenByteArray ? "FIXED_LEN_BYTE_ARRAY(\(c.typeLength))" : c.physicalType.description
+            let nested = c.isNested ? " (nested: not readable)" : ""
+            print("\(c.name)\t\(physical)\t\(c.logicalType?.description ?? "-")\t\(c.isNullable ? "optional" : "required")\t\(codecs)\(nested)")
+        }
+    }
+}
+
+struct ParquetCatCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cat", abstract: "Prints rows as JSON Lines, one object per row.")
+
+    @Argument(help: "Parquet file.") var file: String
+    @Option(help: "Comma-separated columns (default: every flat column).") var columns: String?
+    @Option(help: "Print at most this many rows.") var limit: Int?
+
+    func run() throws {
+        let r = try openParquet(file)
+        let names = columns?.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+        if let limit, limit < 0 { throw CLIError.usage("--limit must be ≥ 0, got \(limit)") }
+        var printed = 0
+        var out = ""
+        let stdout = FileHandle.standardOutput
+        do {
+            for g in 0..<r.rowGroups.count {
+                if let limit, printed >= limit { break }
+                let cols = try r.read(columns: names, rowGroups: g..<(g + 1))
+                let keys = cols.map { ParquetJSON.quoted($0.descriptor.name) + ": " }
+                let rows = cols.first?.count ?? r.rowGroups[g].rows
+                for i in 0..<rows {
+                    if let limit, printed >= limit { break }
+                    out += "{"
+                    for (j, c) in cols.enumerated() {
+                        if j > 0 { out += ", " }
+                        out += keys[j]
+                        out += ParquetJSON.cell(c, i)
+                    }
+                    out += "}\n"
+                    printed += 1
+                    if out.utf8.count > 1 << 16 {
+                        stdout.write(Data(out.utf8))
+                        out = ""
+                    }
+                }
+            }
+        } catch let e as ParquetError {
+            stdout.write(Data(out.utf8))
+            throw CLIError.input("\(e)")
+        }
+        stdout.write(Data(out.utf8))
+    }
+}
