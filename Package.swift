@@ -29,7 +29,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "HNSWTests", dependencies: ["HNSW"]),
-        .testTarget(name: "SharedTests", dependencies: ["Shared", "HNSW"]),
+        .testTarget(name: "SharedTests", dependencies: ["Shared", "HNSW", "CCompression"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -5,7 +5,7 @@ import Shared
 struct ParquetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "parquet", abstract: "Looks inside Parquet files.",
-        subcommands: [ParquetSchemaCommand.self, ParquetCatCommand.self])
+        subcommands: [ParquetSchemaCommand.self, ParquetCatCommand.self, ParquetConvertCommand.self])
 }
 
 /// Opens a Parquet file, mapping its errors to input errors (exit 3).
@@ -77,5 +77,54 @@ struct ParquetCatCommand: ParsableCommand {
             throw CLIError.input("\(e)")
         }
         stdout.write(Data(out.utf8))
+    }
+}
+
+struct ParquetConvertCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convert",
+        abstract: "Rewrites flat columns of a Parquet file with the trainer's own writer (PLAIN / RLE_DICTIONARY, V1 pages).")
+
+    @Argument(help: "Input Parquet file.") var input: String
+    @Argument(help: "Output Parquet file (written atomically).") var output: String
+    @Option(help: "Comma-separated columns (default: every flat column).") var columns: String?
+    @Option(help: "none or snappy.") var codec: String = "snappy"
+    @Option(help: "Rows per row group.") var rowGroupRows: Int = 131_072
+    @Flag(help: "Write byte strings PLAIN instead of dictionary-encoded.") var noDictionary = false
+
+    func run() throws {
+        let c: Codec
+        switch codec {
+        case "none", "uncompressed": c = .uncompressed
+        case "snappy": c = .snappy
+        default: throw CLIError.usage("--codec must be none or snappy, got \(codec)")
+        }
+        guard rowGroupRows >= 1 else { throw CLIError.usage("--row-group-rows must be ≥ 1") }
+        let r = try openParquet(input)
+        let names = columns?.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+        let cols: [ParquetColumnData]
+        do { cols = try r.read(columns: names) } catch let e as ParquetError { throw CLIError.input("\(e)") }
+        var out: [ParquetWriteColumn] = []
+        for col in cols {
+            let d = col.descriptor
+            let supported: Bool
+            switch (d.physicalType, d.logicalType) {
+            case (.boolean, nil), (.int32, nil), (.int64, nil), (.float, nil), (.double, nil), (.byteArray, nil): supported = true
+            case (.byteArray, .string?), (.int32, .date?), (.int64, .timestamp(_, .micros)?): supported = true
+            case (.int32, .integer(let bits, true)?) where bits <= 32: supported = true
+            case (.int64, .integer(64, true)?): supported = true
+            default: supported = false
+            }
+            guard supported else {
+                throw CLIError.input("\(input): column '\(d.name)' (\(d.physicalType) \(d.logicalType?.description ?? "")) cannot be written by the trainer's writer; leave it out with --columns")
+            }
+            var logical = d.logicalType
+            if case .integer? = logical { logical = nil }
+            out.append(ParquetWriteColumn(name: d.name, values: col.values, validity: col.validity, logicalType: logical))
+        }
+        do {
+            try ParquetWriter.write(out, to: output, codec: c, rowGroupRows: rowGroupRows, dictionary: !noDictionary)
+        } catch let e as ParquetError { throw CLIError.runtime("\(e)") }
+        print("wrote \(r.rowCount) rows × \(out.count) columns to \(output)")
     }
 }

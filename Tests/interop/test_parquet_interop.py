@@ -84,3 +84,37 @@ def test_bad_files_are_refused_by_name(tmp_path):
     (tmp_path / "enc.parquet").write_bytes(data[:-4] + b"PARE")
     p = trainer("parquet", "schema", tmp_path / "enc.parquet", check=False)
     assert p.returncode == 3 and "encrypted" in p.stderr
+
+
+@pytest.mark.parametrize("codec,dictionary", [("snappy", True), ("none", False), ("snappy", False)])
+def test_pyarrow_reads_our_writer_back_exactly(tmp_path, codec, dictionary):
+    from parquet_matrix import base_table
+    t = base_table(n=5000, seed=9).select(["i8", "i16", "i32", "i64", "f32", "f64", "b", "s", "uniq", "d", "ts_ms", "ts_us"])
+    t = t.set_column(t.schema.get_field_index("ts_us"), "ts_us", t.column("ts_us").cast(pa.timestamp("us")))
+    t = t.drop_columns(["ts_ms"])
+    src = tmp_path / "src.parquet"
+    pq.write_table(t, src)
+    out = tmp_path / "ours.parquet"
+    args = ["parquet", "convert", src, out, "--codec", codec, "--row-group-rows", 1700]
+    if not dictionary:
+        args.append("--no-dictionary")
+    trainer(*args)
+    back = pq.read_table(out)
+    assert back.num_rows == t.num_rows
+    assert pq.ParquetFile(out).metadata.num_row_groups == 3
+    for name in t.column_names:
+        want, got = t.column(name), back.column(name)
+        if pa.types.is_integer(want.type) and want.type.bit_width < 32:
+            want = want.cast(pa.int32())  # the writer stores small ints as plain INT32
+        if pa.types.is_timestamp(want.type):
+            assert got.type == pa.timestamp("us", tz="UTC")
+            got = got.cast(pa.timestamp("us"))
+        assert got.to_pylist() == want.to_pylist() or (
+            pa.types.is_floating(want.type) and np.array_equal(np.array(got.to_pylist(), dtype=float),
+                                                            np.array(want.to_pylist(), dtype=float), equal_nan=True)), name
+
+
+def test_convert_refuses_types_the_writer_cannot_hold(matrix, tmp_path):
+    p = trainer("parquet", "convert", matrix["v1_snappy"], tmp_path / "x.parquet", check=False)
+    assert p.returncode == 3 and "cannot be written" in p.stderr
+    assert not (tmp_path / "x.parquet").exists()

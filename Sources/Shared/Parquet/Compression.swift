@@ -3,7 +3,7 @@ import CCompression
 /// Page decompression with Debian's codec libraries. The output must be exactly `size` bytes.
 enum Compression {
     /// Largest page this reader will inflate; real writers use pages of a few MiB.
-    static let maxPageBytes = 512 << 20
+    static let maxPageBytes = 256 << 20
 
     static func decompress(_ codec: Codec, _ input: UnsafeRawBufferPointer, size: Int) throws -> [UInt8] {
         guard size >= 0, size <= maxPageBytes else {
@@ -15,15 +15,32 @@ enum Compression {
             }
             return [UInt8](input)
         }
-        var out = [UInt8](repeating: 0, count: size)
         let src = input.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!
+        // Refuse impossible sizes before allocating: a corrupt header must not cost memory.
+        switch codec {
+        case .snappy:
+            var expected = 0
+            guard snappy_uncompressed_length(src.assumingMemoryBound(to: CChar.self), input.count, &expected) == SNAPPY_OK,
+                  expected == size else { throw DecodeError("a SNAPPY page does not hold the \(size) bytes it claims") }
+        case .zstd:
+            let known = ZSTD_getFrameContentSize(src, input.count)
+            if known != ZSTD_CONTENTSIZE_UNKNOWN && known != ZSTD_CONTENTSIZE_ERROR && known != UInt64(size) && input.count > 0 {
+                // A single frame that states its size must agree (several frames are summed by the library).
+                if ZSTD_findFrameCompressedSize(src, input.count) == input.count {
+                    throw DecodeError("a ZSTD page holds \(known) bytes but claims \(size)")
+                }
+            }
+        case .gzip:
+            guard size <= input.count * 1040 + 1024 else { throw DecodeError("a GZIP page of \(input.count) bytes cannot inflate to \(size)") }
+        case .lz4Raw:
+            guard size <= input.count * 256 + 1024 else { throw DecodeError("an LZ4_RAW page of \(input.count) bytes cannot inflate to \(size)") }
+        default: break
+        }
+        var out = [UInt8](repeating: 0, count: size)
         let produced: Int = try out.withUnsafeMutableBytes { dst in
             let d = dst.baseAddress ?? UnsafeMutableRawPointer(bitPattern: 1)!
             switch codec {
             case .snappy:
-                var expected = 0
-                guard snappy_uncompressed_length(src.assumingMemoryBound(to: CChar.self), input.count, &expected) == SNAPPY_OK,
-                      expected == size else { throw DecodeError("a SNAPPY page does not hold \(size) bytes") }
                 var n = size
                 guard snappy_uncompress(src.assumingMemoryBound(to: CChar.self), input.count,
                                         d.assumingMemoryBound(to: CChar.self), &n) == SNAPPY_OK else {

@@ -95,6 +95,7 @@ enum ValueDecoder {
             })
         case .byteArray:
             var out = ByteArrays()
+            guard n <= buf.count / 4 else { throw DecodeError("PLAIN data cannot hold \(n) byte arrays in \(buf.count) bytes") }
             out.reserve(entries: n, bytes: max(0, buf.count - 4 * n))
             var c = ByteCursor(buf)
             for _ in 0..<n { out.append(try c.take(Int(try c.u32()))) }
