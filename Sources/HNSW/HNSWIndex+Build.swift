@@ -138,7 +138,7 @@ extension HNSWIndex {
             let batch = start..<(start + size)
             guard let ep = entryPoint else { return }
             let top = maxLevel
-            Parallel.forEach(count: size, threads: workers, grain: 8) { r, w in
+            Parallel.forEach(count: size, threads: workers, grain: 1) { r, w in
                 for i in r { connect(UInt32(batch.lowerBound + i), entry: ep, top: top, scratch: scratches[w], locks: nil, peers: batch) }
             }
             applyReverseLinks(batch, threads: workers, scratches: scratches)
@@ -170,7 +170,7 @@ extension HNSWIndex {
             runStarts.append(pairs.count)
             pairs.withUnsafeBufferPointer { pp in
                 let p = Parallel.Unchecked(pp)
-                Parallel.forEach(count: runStarts.count - 1, threads: threads, grain: 32) { r, w in
+                Parallel.forEach(count: runStarts.count - 1, threads: threads, grain: 8) { r, w in
                     let s = scratches[w]
                     var sources: [UInt32] = []
                     for run in r {

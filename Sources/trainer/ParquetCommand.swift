@@ -5,7 +5,7 @@ import Shared
 struct ParquetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "parquet", abstract: "Looks inside Parquet files.",
-        subcommands: [ParquetSchemaCommand.self, ParquetCatCommand.self, ParquetConvertCommand.self])
+        subcommands: [ParquetSchemaCommand.self, ParquetCatCommand.self, ParquetConvertCommand.self, ParquetBenchCommand.self])
 }
 
 /// Opens a Parquet file, mapping its errors to input errors (exit 3).
@@ -126,5 +126,39 @@ struct ParquetConvertCommand: ParsableCommand {
             try ParquetWriter.write(out, to: output, codec: c, rowGroupRows: rowGroupRows, dictionary: !noDictionary)
         } catch let e as ParquetError { throw CLIError.runtime("\(e)") }
         print("wrote \(r.rowCount) rows × \(out.count) columns to \(output)")
+    }
+}
+
+struct ParquetBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Times reading columns of a Parquet file into memory (median of repeats).")
+
+    @Argument(help: "Parquet file.") var file: String
+    @Option(help: "Comma-separated columns (default: every flat column).") var columns: String?
+    @Option(help: "Repeats.") var repeats: Int = 5
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() throws {
+        guard repeats >= 1 else { throw CLIError.usage("--repeats must be ≥ 1") }
+        let names = columns?.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+        var times: [Double] = []
+        var rows = 0
+        for _ in 0..<repeats {
+            let t0 = now()
+            let r = try openParquet(file)
+            do {
+                let cols = try r.read(columns: names)
+                rows = cols.first?.count ?? 0
+            } catch let e as ParquetError { throw CLIError.input("\(e)") }
+            times.append(now() - t0)
+        }
+        times.sort()
+        let median = times[times.count / 2]
+        if json {
+            print("{\"rows\": \(rows), \"median_s\": \(median), \"min_s\": \(times[0]), \"peak_rss\": \(peakRSS())}")
+        } else {
+            print(String(format: "%d rows: median %.3f s, best %.3f s over %d reads; peak RSS %.0f MiB", rows, median, times[0], repeats,
+                         Double(peakRSS()) / 1_048_576))
+        }
     }
 }

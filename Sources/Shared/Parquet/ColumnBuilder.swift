@@ -16,8 +16,7 @@ final class ColumnBuilder {
     /// Decided by the first column chunk: does it carry a dictionary page?
     private var dictMode: Bool?
     private var codes: [Int32] = []
-    private var distinct = ByteArrays()
-    private var index: [[UInt8]: Int32] = [:]
+    private var distinct = ByteStringInterner()
 
     /// The current chunk's dictionary, and for dictionary mode its codes in `distinct`.
     private var chunkDictionary: PageValues?
@@ -41,14 +40,7 @@ final class ColumnBuilder {
         }
     }
 
-    private func intern(_ value: ArraySlice<UInt8>) -> Int32 {
-        let key = [UInt8](value)
-        if let c = index[key] { return c }
-        let c = Int32(distinct.count)
-        distinct.append(contentsOf: value)
-        index[key] = c
-        return c
-    }
+    private func intern(_ value: ArraySlice<UInt8>) -> Int32 { distinct.intern(value) }
 
     /// Appends one page: `defs` (nil for a required column) has one level per row.
     func append(_ values: PageValues, defs: [UInt32]?, rows: Int) throws {
@@ -115,7 +107,7 @@ final class ColumnBuilder {
                     }
                 }
             } else {
-                for i in 0..<b.count { bytes.append(contentsOf: b[i]) }
+                bytes.append(all: b)
             }
         }
         count += rows
@@ -151,7 +143,7 @@ final class ColumnBuilder {
         case .float: values = .float(f32)
         case .double: values = .double(f64)
         case .byteArray, .fixedLenByteArray:
-            values = dictMode == true ? .dictionary(codes: codes, values: distinct) : .bytes(bytes)
+            values = dictMode == true ? .dictionary(codes: codes, values: distinct.values) : .bytes(bytes)
         }
         return ParquetColumnData(descriptor: d, validity: anyNull ? validity : nil, values: values, count: count)
     }

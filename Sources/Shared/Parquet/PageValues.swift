@@ -76,16 +76,16 @@ enum ValueDecoder {
             return .bools((0..<n).map { (buf[$0 >> 3] >> UInt8($0 & 7)) & 1 != 0 })
         case .int32:
             try need(n * 4)
-            return .i32((0..<n).map { buf.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self).littleEndian })
+            return .i32(copyLittleEndian(buf, n, Int32.self))
         case .int64:
             try need(n * 8)
-            return .i64((0..<n).map { buf.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self).littleEndian })
+            return .i64(copyLittleEndian(buf, n, Int64.self))
         case .float:
             try need(n * 4)
-            return .f32((0..<n).map { Float(bitPattern: buf.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self).littleEndian) })
+            return .f32(copyLittleEndian(buf, n, Float.self))
         case .double:
             try need(n * 8)
-            return .f64((0..<n).map { Double(bitPattern: buf.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self).littleEndian) })
+            return .f64(copyLittleEndian(buf, n, Double.self))
         case .int96:
             try need(n * 12)
             return .i64((0..<n).map { i in
@@ -106,6 +106,14 @@ enum ValueDecoder {
             out.reserve(entries: n, bytes: n * length)
             for i in 0..<n { out.append(UnsafeRawBufferPointer(rebasing: buf[(i * length)..<((i + 1) * length)])) }
             return .bytes(out)
+        }
+    }
+
+    /// Copies `n` little-endian values (this reader runs on little-endian machines only).
+    static func copyLittleEndian<T>(_ buf: UnsafeRawBufferPointer, _ n: Int, _: T.Type) -> [T] {
+        [T](unsafeUninitializedCapacity: n) { out, initialized in
+            if n > 0 { UnsafeMutableRawPointer(out.baseAddress!).copyMemory(from: buf.baseAddress!, byteCount: n * MemoryLayout<T>.size) }
+            initialized = n
         }
     }
 

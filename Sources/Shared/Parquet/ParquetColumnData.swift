@@ -24,6 +24,14 @@ public struct ByteArrays: Sendable, Equatable {
 
     mutating func appendEmpty() { offsets.append(data.count) }
 
+    /// Appends every entry of `other`.
+    mutating func append(all other: ByteArrays) {
+        let base = data.count
+        data.append(contentsOf: other.data)
+        offsets.reserveCapacity(offsets.count + other.count)
+        for i in 1..<other.offsets.count { offsets.append(base + other.offsets[i]) }
+    }
+
     mutating func reserve(entries: Int, bytes: Int) {
         offsets.reserveCapacity(entries + 1)
         data.reserveCapacity(bytes)

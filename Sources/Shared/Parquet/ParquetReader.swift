@@ -86,7 +86,7 @@ public final class ParquetReader {
     deinit { close(fd) }
 
     private static func pread(_ fd: Int32, _ offset: Int, _ count: Int, _ path: String) throws -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: count)
+        var out = [UInt8](unsafeUninitializedCapacity: count) { _, n in n = count }
         var done = 0
         try out.withUnsafeMutableBytes { p in
             while done < count {
