@@ -51,6 +51,7 @@ interop: build venv
 
 bench: build venv
 	$(VENV)/bin/python bench/hnsw_vs_hnswlib.py
+	$(VENV)/bin/python bench/parquet_read.py
 
 clean:
 	rm -rf .build models logs

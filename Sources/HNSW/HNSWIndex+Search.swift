@@ -66,13 +66,18 @@ extension HNSWIndex {
         }
         cand.push(-d0, ep)
         visited[Int(ep)] = tag
+        let checkDeleted = deletedCount > 0
+        let listBytes = (layer == 0 ? maxM0 : maxM) * 4 + 4
         while !cand.isEmpty {
             let c = cand.top
             if -c.distance > lowerBound && top.count >= ef { break }
             cand.pop()
+            // Fetch the next candidate's list while this one is processed.
+            if !cand.isEmpty { hk_prefetch(links(cand.top.id, layer), listBytes) }
             let list = links(c.id, layer)
             locks?.lock(c.id)
             let n = Int(list[0] & 0xFFFF)
+            hk_prefetch_tags(visited, list + 1, n)
             var m = 0
             var j = 1
             while j <= n {
@@ -92,7 +97,7 @@ extension HNSWIndex {
                 if top.count < ef || d < lowerBound {
                     let x = ids[j]
                     cand.push(-d, x)
-                    if !isDeleted(x) {
+                    if !checkDeleted || !isDeleted(x) {
                         top.push(d, x)
                         if top.count > ef { top.pop() }
                     }

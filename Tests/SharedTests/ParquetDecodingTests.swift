@@ -83,6 +83,30 @@ final class ParquetDecodingTests: XCTestCase {
                              "block size 129 is not a multiple of 128")
     }
 
+    func testDeltaLengthAndDeltaByteArrays() throws {
+        let d = ParquetColumnDescriptor(name: "s", path: ["s"], physicalType: .byteArray, typeLength: 0, logicalType: .string,
+                                        maxDefinitionLevel: 0, maxRepetitionLevel: 0, isNested: false, leafIndex: 0)
+        // Lengths 5, 5, 6, 6: first 5, deltas 0, 1, 0 (min 0, width 1).
+        let lengths: [UInt8] = [0x80, 0x01, 0x04, 0x04, 0x0A, 0x00, 1, 0, 0, 0, 0x02, 0, 0, 0]
+        guard case .bytes(let a) = try withBytes(lengths + Array("HelloWorldFoobarABCDEF".utf8), {
+            try ValueDecoder.decode(6, $0, count: 4, column: d)
+        }) else { return XCTFail() }
+        XCTAssertEqual((0..<4).map { a.string($0) }, ["Hello", "World", "Foobar", "ABCDEF"])
+        // axis, axle, babble, babyhood: prefixes 0, 2, 0, 3; suffixes axis, le, babble, yhood.
+        var prefixes: [UInt8] = [0x80, 0x01, 0x04, 0x04, 0x00, 0x03, 3, 0, 0, 0, 0x44, 0x01]
+        prefixes += [UInt8](repeating: 0, count: 10)
+        var suffixLengths: [UInt8] = [0x80, 0x01, 0x04, 0x04, 0x08, 0x03, 3, 0, 0, 0, 0x70]
+        suffixLengths += [UInt8](repeating: 0, count: 11)
+        let stream = prefixes + suffixLengths + Array("axislebabbleyhood".utf8)
+        guard case .bytes(let b) = try withBytes(stream, { try ValueDecoder.decode(7, $0, count: 4, column: d) }) else { return XCTFail() }
+        XCTAssertEqual((0..<4).map { b.string($0) }, ["axis", "axle", "babble", "babyhood"])
+        var badPrefix = stream
+        badPrefix[4] = 0x06  // first prefix 3, longer than the (empty) previous value
+        XCTAssertThrowsError(try withBytes(badPrefix) { try ValueDecoder.decode(7, $0, count: 4, column: d) })
+        XCTAssertThrowsError(try withBytes(Array(lengths + Array("Hello".utf8))) { try ValueDecoder.decode(6, $0, count: 4, column: d) },
+                             "lengths that run past the data")
+    }
+
     func testByteStreamSplitAndPlainValues() throws {
         let d = ParquetColumnDescriptor(name: "f", path: ["f"], physicalType: .float, typeLength: 0, logicalType: nil,
                                         maxDefinitionLevel: 0, maxRepetitionLevel: 0, isNested: false, leafIndex: 0)

@@ -21,5 +21,7 @@ const char *hk_isa(void);
 int hk_force_isa(const char *name);
 /// A hint to fetch the cache lines of [p, p + bytes).
 void hk_prefetch(const void *p, size_t bytes);
+/// A hint to fetch visited[ids[i]] for every i (the visited tags of a neighbour list).
+void hk_prefetch_tags(const uint16_t *visited, const uint32_t *ids, size_t count);
 
 #endif
