@@ -179,7 +179,10 @@ public final class JSONRecordReader {
     }
 
     private func literal(_ word: String) throws {
-        for b in word.utf8 where try take() != b { throw fail("invalid literal, expected \(word)") }
+        for b in word.utf8 {
+            let c = try take()
+            if c != b { throw fail("invalid literal, expected \(word)") }
+        }
     }
 
     private func number() throws -> Double {

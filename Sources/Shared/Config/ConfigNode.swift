@@ -1,0 +1,134 @@
+import Yams
+
+/// A configuration problem: exit code 2, with the file and the key path that is wrong.
+public struct ConfigError: Error, Equatable, CustomStringConvertible, Sendable {
+    public var path: String
+    public var key: String
+    public var message: String
+
+    public var description: String { key.isEmpty ? "\(path): \(message)" : "\(path): \(key): \(message)" }
+}
+
+/// Reads one YAML mapping with typed accessors, remembering which keys were read so that unknown
+/// keys can be reported by their full dotted path.
+struct ConfigMapping {
+    let file: String
+    let prefix: String
+    private let pairs: [(String, Node)]
+    private(set) var used = Set<String>()
+
+    init(file: String, prefix: String, node: Node?) throws {
+        self.file = file
+        self.prefix = prefix
+        guard let node else {
+            pairs = []
+            return
+        }
+        guard let mapping = node.mapping else {
+            throw ConfigError(path: file, key: prefix, message: "expected a mapping of keys")
+        }
+        var out: [(String, Node)] = []
+        for (k, v) in mapping {
+            guard let key = k.string else { throw ConfigError(path: file, key: prefix, message: "a key is not a string") }
+            out.append((key, v))
+        }
+        pairs = out
+    }
+
+    func full(_ key: String) -> String { prefix.isEmpty ? key : "\(prefix).\(key)" }
+
+    func fail(_ key: String, _ message: String) -> ConfigError { ConfigError(path: file, key: full(key), message: message) }
+
+    mutating func node(_ key: String) -> Node? {
+        used.insert(key)
+        guard let v = pairs.first(where: { $0.0 == key })?.1 else { return nil }
+        if case .scalar(let s) = v, s.string == "~" || s.string == "null" || s.string.isEmpty, s.style == .plain { return nil }
+        return v
+    }
+
+    func has(_ key: String) -> Bool { pairs.contains { $0.0 == key } }
+
+    mutating func string(_ key: String, default d: String? = nil) throws -> String {
+        guard let v = node(key) else {
+            if let d { return d }
+            throw fail(key, "is required")
+        }
+        guard case .scalar(let s) = v else { throw fail(key, "expected a string") }
+        return s.string
+    }
+
+    mutating func optionalString(_ key: String) throws -> String? {
+        guard let v = node(key) else { return nil }
+        guard case .scalar(let s) = v else { throw fail(key, "expected a string") }
+        return s.string
+    }
+
+    mutating func int(_ key: String, default d: Int, min: Int? = nil) throws -> Int {
+        guard let v = node(key) else { return d }
+        guard case .scalar(let s) = v, let i = Int(s.string) else { throw fail(key, "expected an integer, got '\(v.string ?? "a collection")'") }
+        if let min, i < min { throw fail(key, "must be ≥ \(min), got \(i)") }
+        return i
+    }
+
+    mutating func double(_ key: String, default d: Double, min: Double? = nil, above: Double? = nil) throws -> Double {
+        guard let v = node(key) else { return d }
+        guard case .scalar(let s) = v, let x = Double(s.string), x.isFinite else {
+            throw fail(key, "expected a number, got '\(v.string ?? "a collection")'")
+        }
+        if let min, x < min { throw fail(key, "must be ≥ \(min), got \(x)") }
+        if let above, x <= above { throw fail(key, "must be > \(above), got \(x)") }
+        return x
+    }
+
+    mutating func bool(_ key: String, default d: Bool) throws -> Bool {
+        guard let v = node(key) else { return d }
+        switch v.string?.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: throw fail(key, "expected true or false, got '\(v.string ?? "a collection")'")
+        }
+    }
+
+    mutating func choice(_ key: String, _ options: [String], default d: String) throws -> String {
+        let s = try string(key, default: d)
+        guard options.contains(s) else { throw fail(key, "must be one of \(options.joined(separator: ", ")), got '\(s)'") }
+        return s
+    }
+
+    mutating func strings(_ key: String) throws -> [String] {
+        guard let v = node(key) else { return [] }
+        guard let seq = v.sequence else { throw fail(key, "expected a list of column names") }
+        var out: [String] = []
+        for item in seq {
+            guard case .scalar(let s) = item else { throw fail(key, "expected a list of column names") }
+            if out.contains(s.string) { throw fail(key, "lists '\(s.string)' twice") }
+            out.append(s.string)
+        }
+        return out
+    }
+
+    mutating func numberMap(_ key: String) throws -> [String: Double] {
+        guard let v = node(key) else { return [:] }
+        guard let m = v.mapping else { throw fail(key, "expected a mapping of names to numbers") }
+        var out: [String: Double] = [:]
+        for (k, val) in m {
+            guard let name = k.string, let x = val.string.flatMap { Double($0) }, x.isFinite, x >= 0 else {
+                throw fail(key, "expected non-negative numbers, got '\(k.string ?? "?")': '\(val.string ?? "?")'")
+            }
+            out[name] = x
+        }
+        return out
+    }
+
+    mutating func child(_ key: String) throws -> ConfigMapping {
+        try ConfigMapping(file: file, prefix: full(key), node: node(key))
+    }
+
+    /// Fails on any key that was never read.
+    func rejectUnknown() throws {
+        for (k, _) in pairs where !used.contains(k) {
+            let known = used.sorted().joined(separator: ", ")
+            throw fail(k, "unknown key (known here: \(known))")
+        }
+    }
+}

@@ -1,0 +1,91 @@
+/// An input data problem (exit code 3): names the file, column or item, and the value.
+public struct InputError: Error, Equatable, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// A category value: strings sort by UTF-8 bytes, integers numerically (scikit-learn's order).
+public enum CategoryValue: Hashable, Codable, Sendable, Comparable, CustomStringConvertible {
+    case string(String)
+    case integer(Int64)
+
+    public static func < (a: CategoryValue, b: CategoryValue) -> Bool {
+        switch (a, b) {
+        case (.integer(let x), .integer(let y)): return x < y
+        case (.string(let x), .string(let y)): return Array(x.utf8).lexicographicallyPrecedes(Array(y.utf8))
+        case (.integer, .string): return true
+        case (.string, .integer): return false
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .string(let s): return s
+        case .integer(let i): return String(i)
+        }
+    }
+}
+
+/// One column of the joined catalog, one entry per item.
+public enum CatalogColumn: Sendable {
+    /// Numbers; NaN marks a missing value.
+    case numeric([Double])
+    /// Codes into `values` (−1 = missing).
+    case categorical(codes: [Int32], values: [CategoryValue])
+
+    public var count: Int {
+        switch self {
+        case .numeric(let v): return v.count
+        case .categorical(let c, _): return c.count
+        }
+    }
+}
+
+/// The joined catalog: item ids in input order and the columns the pipeline needs.
+public struct Catalog: Sendable {
+    public var ids: [String]
+    public var columns: [String: CatalogColumn]
+    /// Where each column came from, for error messages.
+    public var sources: [String: String]
+
+    public init(ids: [String], columns: [String: CatalogColumn], sources: [String: String]) {
+        self.ids = ids
+        self.columns = columns
+        self.sources = sources
+    }
+
+    public var count: Int { ids.count }
+
+    public func numeric(_ name: String) throws -> [Double] {
+        switch columns[name] {
+        case .numeric(let v)?: return v
+        case .categorical?: throw InputError("\(sources[name] ?? "input"): column '\(name)' must be numeric but holds text")
+        case nil: throw InputError("column '\(name)' is missing from the inputs")
+        }
+    }
+
+    public func categorical(_ name: String) throws -> (codes: [Int32], values: [CategoryValue]) {
+        switch columns[name] {
+        case .categorical(let c, let v)?: return (c, v)
+        case .numeric(let v)?:
+            // Whole numbers are categories too (sorted numerically, as scikit-learn does).
+            var values: [Int64] = []
+            var index: [Int64: Int32] = [:]
+            var codes = [Int32](repeating: -1, count: v.count)
+            for (i, x) in v.enumerated() where !x.isNaN {
+                guard x == x.rounded(), abs(x) < 9e15 else {
+                    throw InputError("\(sources[name] ?? "input"): column '\(name)' is used as a category but holds the non-integer \(x) (item \(ids[i]))")
+                }
+                let k = Int64(x)
+                if let c = index[k] { codes[i] = c } else {
+                    index[k] = Int32(values.count)
+                    codes[i] = Int32(values.count)
+                    values.append(k)
+                }
+            }
+            return (codes, values.map { .integer($0) })
+        case nil: throw InputError("column '\(name)' is missing from the inputs")
+        }
+    }
+}

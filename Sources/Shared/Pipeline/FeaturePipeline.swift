@@ -1,0 +1,167 @@
+import Foundation
+import HNSW
+
+/// The fitted feature pipeline: everything needed to vectorise an item exactly as the run that fitted
+/// it did. Saved as `models/pipeline.json`.
+public struct FeaturePipeline: Codable, Equatable, Sendable {
+    public static let formatVersion = 1
+
+    public var formatVersion: Int
+    public var seed: Int
+    public var idColumn: String
+    public var scaling: String
+    public var sampleWeightFit: Bool
+    public var scaleRows: Bool
+    public var numeric: [CleanedColumn]
+    public var numericScalers: [Scaler]
+    public var onehot: [OneHotColumn]
+    public var targetColumn: String?
+    /// For a binary target: its two values, sorted; the second is 1.
+    public var binaryClasses: [Double]?
+    public var targetEncoded: [TargetEncodedColumn]
+    public var weighting: WeightingState
+    public var dimension: Int
+
+    /// Output column names, in order (for the projector and for people).
+    public var featureNames: [String] {
+        var names = numeric.map(\.name)
+        for o in onehot {
+            let inf = Set(o.infrequent)
+            for (i, c) in o.categories.enumerated() where !inf.contains(i) { names.append("\(o.name)=\(c?.description ?? "<missing>")") }
+            if !o.infrequent.isEmpty { names.append("\(o.name)=<infrequent>") }
+        }
+        names += targetEncoded.map { "\($0.name)[target]" }
+        return names
+    }
+
+    /// Fits the pipeline on `catalog` and returns it with the catalog's vectors (row-major Float32)
+    /// and item weights.
+    public static func fit(_ catalog: Catalog, config: TrainerConfig) throws -> (FeaturePipeline, [Float], [Double]) {
+        let n = catalog.count
+        let weighting = try WeightingState.fit(catalog, config: config.weighting)
+        let w = try weighting.weights(catalog)
+        let fitWeights = config.weighting.sampleWeightFit ? w : nil
+        var numeric: [CleanedColumn] = []
+        var numericScalers: [Scaler] = []
+        var blocks: [[Double]] = []
+        for name in config.features.numeric {
+            let raw = try catalog.numeric(name)
+            let cleaned = try DataCleaner.fit(name: name, raw: raw, logTransform: config.features.logTransform.contains(name),
+                                              missing: config.cleaning.numericMissing, outliers: config.cleaning.outliers,
+                                              k: config.cleaning.iqrK, ids: catalog.ids, source: catalog.sources[name] ?? "input")
+            let x = try cleaned.apply(raw, ids: catalog.ids, source: catalog.sources[name] ?? "input")
+            let s = Scaler.fit(config.scaling, x, weights: fitWeights)
+            numeric.append(cleaned)
+            numericScalers.append(s)
+            blocks.append(x.map(s.apply))
+        }
+        var onehot: [OneHotColumn] = []
+        for name in config.features.onehot {
+            let (codes, values) = try catalog.categorical(name)
+            onehot.append(OneHotColumn.fit(name: name, codes: codes, values: values, minFrequency: config.onehot.minFrequency,
+                                           maxCategories: config.onehot.maxCategories))
+        }
+        var targetEncoded: [TargetEncodedColumn] = []
+        var binary: [Double]?
+        var teBlocks: [[Double]] = []
+        if let target = config.features.target, !config.features.targetEncode.isEmpty {
+            var y = try catalog.numeric(target)
+            let hasTarget = y.map { !$0.isNaN }
+            guard hasTarget.contains(true) else {
+                throw InputError("\(catalog.sources[target] ?? "input"): the target column '\(target)' has no values")
+            }
+            let distinct = Set(y.filter { !$0.isNaN })
+            if distinct.count == 2 {
+                let classes = distinct.sorted()
+                binary = classes
+                y = y.map { $0.isNaN ? $0 : ($0 == classes[1] ? 1 : 0) }
+            }
+            for name in config.features.targetEncode {
+                let (codes, values) = try catalog.categorical(name)
+                var (column, raw) = TargetEncodedColumn.fit(name: name, codes: codes, values: values, y: y, hasTarget: hasTarget,
+                                                            cv: config.targetEncoding.cv, seed: config.seed,
+                                                            smooth: config.targetEncoding.smooth)
+                column.scaler = Scaler.fit(config.scaling, raw, weights: fitWeights)
+                teBlocks.append(raw.map(column.scaler.apply))
+                targetEncoded.append(column)
+            }
+        }
+        let dimension = numeric.count + onehot.reduce(0) { $0 + $1.width } + targetEncoded.count
+        var pipeline = FeaturePipeline(formatVersion: formatVersion, seed: config.seed, idColumn: config.input.idColumn,
+                                       scaling: config.scaling, sampleWeightFit: config.weighting.sampleWeightFit,
+                                       scaleRows: config.weighting.scaleRows, numeric: numeric, numericScalers: numericScalers,
+                                       onehot: onehot, targetColumn: config.features.target, binaryClasses: binary,
+                                       targetEncoded: targetEncoded, weighting: weighting, dimension: dimension)
+        pipeline.dimension = dimension
+        let rows = try pipeline.assemble(catalog, numericBlocks: blocks, targetBlocks: teBlocks, weights: w, count: n)
+        return (pipeline, rows, w)
+    }
+
+    /// Vectorises rows with the fitted state: new items get the full-fit encodings.
+    public func transform(_ catalog: Catalog) throws -> (vectors: [Float], weights: [Double]) {
+        let w = try weighting.weights(catalog)
+        var blocks: [[Double]] = []
+        for (i, col) in numeric.enumerated() {
+            let x = try col.apply(try catalog.numeric(col.name), ids: catalog.ids, source: catalog.sources[col.name] ?? "input")
+            blocks.append(x.map(numericScalers[i].apply))
+        }
+        var te: [[Double]] = []
+        for col in targetEncoded {
+            let (codes, values) = try catalog.categorical(col.name)
+            te.append(col.transform(codes: codes, values: values).map(col.scaler.apply))
+        }
+        return (try assemble(catalog, numericBlocks: blocks, targetBlocks: te, weights: w, count: catalog.count), w)
+    }
+
+    private func assemble(_ catalog: Catalog, numericBlocks: [[Double]], targetBlocks: [[Double]], weights: [Double], count n: Int) throws -> [Float] {
+        let d = dimension
+        var out = [Double](repeating: 0, count: n * d)
+        for (j, b) in numericBlocks.enumerated() {
+            for r in 0..<n { out[r * d + j] = b[r] }
+        }
+        var offset = numericBlocks.count
+        for o in onehot {
+            let (codes, values) = try catalog.categorical(o.name)
+            o.transform(codes: codes, values: values, into: &out, offset: offset, stride: d)
+            offset += o.width
+        }
+        for b in targetBlocks {
+            for r in 0..<n { out[r * d + offset] = b[r] }
+            offset += 1
+        }
+        if scaleRows {
+            for r in 0..<n {
+                for j in 0..<d { out[r * d + j] *= weights[r] }
+            }
+        }
+        return out.map { Float($0) }
+    }
+
+    /// Writes the pipeline as JSON (doubles round-trip exactly), atomically.
+    public func save(to path: String) throws {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        let data = try enc.encode(self)
+        let w = try FileIO.AtomicWriter(path: path)
+        try data.withUnsafeBytes { try w.write($0.baseAddress!, count: $0.count) }
+        try w.commit()
+    }
+
+    public static func load(path: String) throws -> FeaturePipeline {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw InputError("\(path): cannot read the fitted pipeline")
+        }
+        let dec = JSONDecoder()
+        dec.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        let p: FeaturePipeline
+        do { p = try dec.decode(FeaturePipeline.self, from: data) } catch {
+            throw InputError("\(path): not a fitted pipeline: \(error)")
+        }
+        guard p.formatVersion == formatVersion else {
+            throw InputError("\(path): pipeline format version \(p.formatVersion), this trainer reads \(formatVersion); retrain")
+        }
+        return p
+    }
+}
