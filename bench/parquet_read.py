@@ -2,7 +2,7 @@
 
 Usage: .venv/bin/python bench/parquet_read.py [--rows 1000000] [--repeats 5]
 The file is written twice, by pandas with its defaults and by polars with its defaults. For each,
-prints our median read time, pyarrow.parquet.read_table with use_threads=False and with threads,
+prints our median read time (alternating rounds), pyarrow.parquet.read_table with use_threads=False and with threads,
 and the ratios (ours / pyarrow; below 1.0 means we are faster)."""
 import argparse, json, os, statistics, subprocess, time
 import numpy as np
@@ -56,15 +56,18 @@ def main():
     files = {"pandas": os.path.join(OUT, "catalog_pandas.parquet"), "polars": os.path.join(OUT, "catalog_polars.parquet")}
     df.to_parquet(files["pandas"])
     pl.from_pandas(df).write_parquet(files["polars"])
-    print(f"# {a.rows} rows x 12 columns; medians of {a.repeats}; trainer {TRAINER}")
+    print(f"# {a.rows} rows x 12 columns; medians of {a.repeats} alternating rounds of 3 reads; trainer {TRAINER}")
     print("writer\tours s\tpyarrow 1 thread s\tpyarrow threads s\tours/pyarrow-1t\tours/pyarrow-mt")
     for name, path in files.items():
-        out = subprocess.run([TRAINER, "parquet", "bench", path, "--repeats", str(a.repeats), "--json"],
-                             check=True, capture_output=True, text=True).stdout
-        ours = json.loads(out)["median_s"]
-        single = median_time(lambda: pq.read_table(path, use_threads=False), a.repeats)
-        multi = median_time(lambda: pq.read_table(path, use_threads=True), a.repeats)
-        print(f"{name}\t{ours:.3f}\t{single:.3f}\t{multi:.3f}\t{ours / single:.2f}\t{ours / multi:.2f}")
+        ours, single, multi = [], [], []
+        for _ in range(a.repeats):  # rounds alternate the readers so machine noise hits both
+            out = subprocess.run([TRAINER, "parquet", "bench", path, "--repeats", "3", "--json"],
+                                 check=True, capture_output=True, text=True).stdout
+            ours.append(json.loads(out)["median_s"])
+            single.append(median_time(lambda: pq.read_table(path, use_threads=False), 3))
+            multi.append(median_time(lambda: pq.read_table(path, use_threads=True), 3))
+        o, s1, sm = (statistics.median(x) for x in (ours, single, multi))
+        print(f"{name}\t{o:.3f}\t{s1:.3f}\t{sm:.3f}\t{o / s1:.2f}\t{o / sm:.2f}")
 
 
 if __name__ == "__main__":

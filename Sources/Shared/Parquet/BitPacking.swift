@@ -90,7 +90,19 @@ enum Hybrid {
                 if width == 0 {
                     out.append(contentsOf: repeatElement(0, count: take))
                 } else {
-                    for i in 0..<take { out.append(UInt32(truncatingIfNeeded: bitsAt(run, i * width, width))) }
+                    // Whole 8-byte loads while they stay inside the run; the tail bit by bit.
+                    let mask = (UInt64(1) << UInt64(width)) - 1
+                    var i = 0
+                    while i < take && (i * width) / 8 + 8 <= run.count {
+                        let bit = i * width
+                        let word = run.loadUnaligned(fromByteOffset: bit >> 3, as: UInt64.self)
+                        out.append(UInt32(truncatingIfNeeded: (word >> UInt64(bit & 7)) & mask))
+                        i += 1
+                    }
+                    while i < take {
+                        out.append(UInt32(truncatingIfNeeded: bitsAt(run, i * width, width)))
+                        i += 1
+                    }
                 }
                 c.pos += usable
             } else {

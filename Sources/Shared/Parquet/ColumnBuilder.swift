@@ -44,23 +44,27 @@ final class ColumnBuilder {
 
     /// Appends one page: `defs` (nil for a required column) has one level per row.
     func append(_ values: PageValues, defs: [UInt32]?, rows: Int) throws {
-        let present: Int
+        var present = rows
+        var mask: [Bool]?
         if let defs {
             let maxDef = UInt32(d.maxDefinitionLevel)
             var p = 0
-            for l in defs {
-                if l == maxDef { p += 1 } else if l > maxDef { throw DecodeError("definition level \(l) above the maximum \(maxDef)") }
+            var m = [Bool](repeating: false, count: defs.count)
+            for (i, l) in defs.enumerated() {
+                if l == maxDef {
+                    p += 1
+                    m[i] = true
+                } else if l > maxDef {
+                    throw DecodeError("definition level \(l) above the maximum \(maxDef)")
+                }
             }
             present = p
-        } else {
-            present = rows
+            mask = m
         }
         guard values.count == present else {
             throw DecodeError("a page has \(present) non-null rows but \(values.count) values")
         }
         let resolved = try resolve(values)
-        let maxDef = UInt32(d.maxDefinitionLevel)
-        let mask: [Bool]? = defs.map { $0.map { $0 == maxDef } }
         if let mask, present < rows {
             if !anyNull {
                 validity = [Bool](repeating: true, count: count)
@@ -72,7 +76,7 @@ final class ColumnBuilder {
         }
         func scatter<T>(_ src: [T], _ dst: inout [T], _ placeholder: T) {
             guard let mask, present < rows else {
-                dst.append(contentsOf: src)
+                if dst.isEmpty { dst = src } else { dst.append(contentsOf: src) }
                 return
             }
             dst.reserveCapacity(dst.count + rows)
@@ -94,9 +98,10 @@ final class ColumnBuilder {
         case .f64(let v): scatter(v, &f64, 0)
         case .indices(let v): scatter(v.map { Int32(bitPattern: $0) }, &codes, -1)
         case .bytes(let b):
-            if dictMode == true {
-                scatter((0..<b.count).map { intern(b[$0]) }, &codes, -1)
-            } else if let mask, present < rows {
+            // A PLAIN page inside a dictionary-encoded chunk means the writer's dictionary overflowed:
+            // a high-cardinality column (ids, names), so keep plain strings from here on.
+            if dictMode == true { leaveDictionaryMode() }
+            if let mask, present < rows {
                 var j = 0
                 for m in mask {
                     if m {
@@ -111,6 +116,20 @@ final class ColumnBuilder {
             }
         }
         count += rows
+    }
+
+    /// Materialises the codes read so far as plain byte strings.
+    private func leaveDictionaryMode() {
+        var out = ByteArrays()
+        let values = distinct.values
+        out.reserve(entries: codes.count, bytes: codes.count * 8)
+        for c in codes {
+            if c < 0 { out.appendEmpty() } else { out.append(contentsOf: values[Int(c)]) }
+        }
+        bytes = out
+        codes = []
+        dictMode = false
+        if case .bytes(let b)? = chunkDictionary { chunkRemap = []; chunkDictionary = .bytes(b) }
     }
 
     /// Turns dictionary indices into values (or, in dictionary mode, into global codes).
