@@ -90,6 +90,109 @@ public final class JSONRecordReader {
         guard got == c else { throw fail("expected '\(Character(Unicode.Scalar(c)))', found '\(Character(Unicode.Scalar(got)))'") }
     }
 
+    /// The next record's values for `keys` (nil where a key is absent), or nil at the end of the file.
+    /// Other keys are parsed and checked but not materialised, so nothing is allocated for them.
+    public func next(keys: [[UInt8]]) throws -> [JSONScalar?]? {
+        guard try advanceToObject() else { return nil }
+        var out = [JSONScalar?](repeating: nil, count: keys.count)
+        try expect(UInt8(ascii: "{"))
+        try skipSpace()
+        if try peek() == UInt8(ascii: "}") {
+            _ = try take()
+        } else {
+            var seen = [Bool](repeating: false, count: keys.count)
+            while true {
+                try skipSpace()
+                guard try peek() == UInt8(ascii: "\"") else { throw fail("expected a quoted key") }
+                keyBuffer.removeAll(keepingCapacity: true)
+                try stringBytes(into: &keyBuffer)
+                try skipSpace()
+                try expect(UInt8(ascii: ":"))
+                try skipSpace()
+                if let k = keys.firstIndex(of: keyBuffer) {
+                    if seen[k] { throw fail("key \"\(String(decoding: keyBuffer, as: UTF8.self))\" appears twice in one object") }
+                    seen[k] = true
+                    out[k] = try value(depth: 1)
+                } else {
+                    try skipValue()
+                }
+                try skipSpace()
+                let c = try take()
+                if c == UInt8(ascii: "}") { break }
+                guard c == UInt8(ascii: ",") else { throw fail("expected ',' or '}' in an object") }
+            }
+        }
+        try afterObject()
+        return out
+    }
+
+    private var keyBuffer: [UInt8] = []
+    private var scratch: [UInt8] = []
+
+    /// Skips any value, checking its syntax.
+    private func skipValue() throws {
+        guard let c = try peek() else { throw fail("unexpected end of file") }
+        switch c {
+        case UInt8(ascii: "\""):
+            scratch.removeAll(keepingCapacity: true)
+            try stringBytes(into: &scratch)
+        case UInt8(ascii: "{"), UInt8(ascii: "["): _ = try rawNested(depth: 1)
+        case UInt8(ascii: "t"): try literal("true")
+        case UInt8(ascii: "f"): try literal("false")
+        case UInt8(ascii: "n"): try literal("null")
+        default: _ = try number()
+        }
+    }
+
+    /// Moves to the next object; false at the end of the input.
+    private func advanceToObject() throws -> Bool {
+        if finished { return false }
+        try skipSpace()
+        if inArray == nil {
+            guard let c = try peek() else {
+                finished = true
+                return false
+            }
+            if c == UInt8(ascii: "[") {
+                _ = try take()
+                inArray = true
+                try skipSpace()
+                if try peek() == UInt8(ascii: "]") {
+                    _ = try take()
+                    finished = true
+                    try trailing()
+                    return false
+                }
+            } else if c == UInt8(ascii: "{") {
+                inArray = false
+            } else {
+                throw fail("expected a JSON array of objects or JSON Lines, found '\(Character(Unicode.Scalar(c)))'")
+            }
+        }
+        guard let c = try peek() else {
+            if inArray == true { throw fail("the array is not closed") }
+            finished = true
+            return false
+        }
+        guard c == UInt8(ascii: "{") else { throw fail("expected an object, found '\(Character(Unicode.Scalar(c)))'") }
+        return true
+    }
+
+    private func afterObject() throws {
+        try skipSpace()
+        if inArray == true {
+            let sep = try take()
+            if sep == UInt8(ascii: "]") {
+                finished = true
+                try trailing()
+            } else if sep != UInt8(ascii: ",") {
+                throw fail("expected ',' or ']' after an object")
+            } else {
+                try skipSpace()
+            }
+        }
+    }
+
     /// The next record, or nil at the end of the file.
     public func next() throws -> [String: JSONScalar]? {
         if finished { return nil }
@@ -197,39 +300,53 @@ public final class JSONRecordReader {
     }
 
     private func string() throws -> String {
-        try expect(UInt8(ascii: "\""))
         var bytes: [UInt8] = []
+        try stringBytes(into: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Reads a quoted string's bytes (escapes decoded) into `bytes`.
+    private func stringBytes(into bytes: inout [UInt8]) throws {
+        try expect(UInt8(ascii: "\""))
         while true {
-            let c = try take()
-            if c == UInt8(ascii: "\"") { break }
-            if c < 0x20 { throw fail("a control character inside a string") }
-            if c == UInt8(ascii: "\\") {
-                let e = try take()
-                switch e {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): bytes.append(e)
-                case UInt8(ascii: "b"): bytes.append(0x08)
-                case UInt8(ascii: "f"): bytes.append(0x0C)
-                case UInt8(ascii: "n"): bytes.append(0x0A)
-                case UInt8(ascii: "r"): bytes.append(0x0D)
-                case UInt8(ascii: "t"): bytes.append(0x09)
-                case UInt8(ascii: "u"):
-                    var code = try hex4()
-                    if code >= 0xD800 && code < 0xDC00 {
-                        guard try take() == UInt8(ascii: "\\"), try take() == UInt8(ascii: "u") else { throw fail("a lone surrogate escape") }
-                        let low = try hex4()
-                        guard low >= 0xDC00 && low < 0xE000 else { throw fail("a lone surrogate escape") }
-                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
-                    }
-                    guard let scalar = Unicode.Scalar(code) else { throw fail("an invalid \\u escape") }
-                    bytes.append(contentsOf: Array(String(Character(scalar)).utf8))
-                default: throw fail("an invalid escape \\\(Character(Unicode.Scalar(e)))")
-                }
-            } else {
-                bytes.append(c)
+            // Fast path: copy plain bytes straight from the buffer.
+            if start == end, try !fill() { throw fail("unexpected end of file inside a string") }
+            var i = start
+            while i < end {
+                let c = buffer[i]
+                if c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") || c < 0x20 { break }
+                i += 1
+            }
+            if i > start {
+                bytes.append(contentsOf: buffer[start..<i])
+                start = i
             }
             if bytes.count > maxString { throw fail("a string longer than \(maxString) bytes") }
+            if start == end { continue }
+            let c = try take()
+            if c == UInt8(ascii: "\"") { return }
+            if c < 0x20 { throw fail("a control character inside a string") }
+            let e = try take()
+            switch e {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): bytes.append(e)
+            case UInt8(ascii: "b"): bytes.append(0x08)
+            case UInt8(ascii: "f"): bytes.append(0x0C)
+            case UInt8(ascii: "n"): bytes.append(0x0A)
+            case UInt8(ascii: "r"): bytes.append(0x0D)
+            case UInt8(ascii: "t"): bytes.append(0x09)
+            case UInt8(ascii: "u"):
+                var code = try hex4()
+                if code >= 0xD800 && code < 0xDC00 {
+                    guard try take() == UInt8(ascii: "\\"), try take() == UInt8(ascii: "u") else { throw fail("a lone surrogate escape") }
+                    let low = try hex4()
+                    guard low >= 0xDC00 && low < 0xE000 else { throw fail("a lone surrogate escape") }
+                    code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                }
+                guard let scalar = Unicode.Scalar(code) else { throw fail("an invalid \\u escape") }
+                bytes.append(contentsOf: Array(String(Character(scalar)).utf8))
+            default: throw fail("an invalid escape \\\(Character(Unicode.Scalar(e)))")
+            }
         }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     private func hex4() throws -> UInt32 {

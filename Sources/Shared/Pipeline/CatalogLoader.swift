@@ -119,61 +119,70 @@ public enum CatalogLoader {
     static func loadMetadata(_ path: String, idColumn: String, wanted: [String], position: [String: Int], count: Int) throws -> [String: CatalogColumn] {
         let reader: JSONRecordReader
         do { reader = try JSONRecordReader(path: path) } catch let e as JSONInputError { throw InputError("\(e)") }
-        var numbers = [String: [Double]]()
-        var texts = [String: [String?]]()
-        var isText = [String: Bool]()
-        var present = Set<String>()
-        var seen = Set<String>()
-        for w in wanted {
-            numbers[w] = [Double](repeating: .nan, count: count)
-            texts[w] = [String?](repeating: nil, count: count)
-        }
+        // Per wanted column (by position): numbers, text values and kinds, filled row by row.
+        var numbers = [[Double]](repeating: [Double](repeating: .nan, count: count), count: wanted.count)
+        var texts = [[String?]](repeating: [], count: wanted.count)
+        var isText = [Bool](repeating: false, count: wanted.count)
+        var present = [Bool](repeating: false, count: wanted.count)
         var record = 0
+        var matched = [Bool](repeating: false, count: count)
+        var orphans = Set<String>()
+        let keys = ([idColumn] + wanted).map { Array($0.utf8) }
         do {
-            while let r = try reader.next() {
+            while let r = try reader.next(keys: keys) {
                 record += 1
                 let id: String
-                switch r[idColumn] {
+                switch r[0] {
                 case .string(let s)?: id = s
                 case .number(let x)? where x == x.rounded() && abs(x) < 9e15: id = String(Int64(x))
                 default: throw InputError("\(path): record \(record) has no usable '\(idColumn)' (input.id_column)")
                 }
-                guard seen.insert(id).inserted else { throw InputError("\(path): item id '\(id)' appears more than once") }
-                guard let row = position[id] else { continue }
-                for w in wanted {
-                    guard let v = r[w] else { continue }
-                    present.insert(w)
+                guard let row = position[id] else {
+                    guard orphans.insert(id).inserted else { throw InputError("\(path): item id '\(id)' appears more than once") }
+                    continue
+                }
+                guard !matched[row] else { throw InputError("\(path): item id '\(id)' appears more than once") }
+                matched[row] = true
+                for k in wanted.indices {
+                    guard let v = r[k + 1] else { continue }
+                    present[k] = true
                     switch v {
-                    case .number(let x): numbers[w]![row] = x; texts[w]![row] = Self.format(x)
-                    case .string(let s): isText[w] = true; texts[w]![row] = s
-                    case .bool(let b): numbers[w]![row] = b ? 1 : 0; texts[w]![row] = b ? "true" : "false"
+                    case .number(let x): numbers[k][row] = x
+                    case .string(let s):
+                        if !isText[k] {
+                            isText[k] = true
+                            texts[k] = [String?](repeating: nil, count: count)
+                        }
+                        texts[k][row] = s
+                    case .bool(let b): numbers[k][row] = b ? 1 : 0
                     case .null: break
-                    case .nested: throw InputError("\(path): item '\(id)' has a nested value for '\(w)'; only scalars are supported")
+                    case .nested: throw InputError("\(path): item '\(id)' has a nested value for '\(wanted[k])'; only scalars are supported")
                     }
                 }
             }
         } catch let e as JSONInputError {
             throw InputError("\(e)")
         }
-        for w in wanted where !present.contains(w) {
-            throw InputError("column '\(w)' is in neither the features file nor \(path)")
-        }
         var out: [String: CatalogColumn] = [:]
-        for w in wanted {
-            if isText[w] == true {
-                var index: [String: Int32] = [:]
-                var values: [CategoryValue] = []
-                let codes: [Int32] = texts[w]!.map { s in
-                    guard let s else { return -1 }
-                    if let k = index[s] { return k }
-                    index[s] = Int32(values.count)
-                    values.append(.string(s))
-                    return Int32(values.count - 1)
-                }
-                out[w] = .categorical(codes: codes, values: values)
-            } else {
-                out[w] = .numeric(numbers[w]!)
+        for (k, w) in wanted.enumerated() {
+            guard present[k] else { throw InputError("column '\(w)' is in neither the features file nor \(path)") }
+            guard isText[k] else {
+                out[w] = .numeric(numbers[k])
+                continue
             }
+            // A column with any text is categorical; its numbers become their decimal text.
+            var index: [String: Int32] = [:]
+            var values: [CategoryValue] = []
+            var codes = [Int32](repeating: -1, count: count)
+            for row in 0..<count {
+                guard let s = texts[k][row] ?? (numbers[k][row].isNaN ? nil : Self.format(numbers[k][row])) else { continue }
+                if let c = index[s] { codes[row] = c } else {
+                    index[s] = Int32(values.count)
+                    codes[row] = Int32(values.count)
+                    values.append(.string(s))
+                }
+            }
+            out[w] = .categorical(codes: codes, values: values)
         }
         return out
     }

@@ -41,20 +41,20 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
         let weighting = try WeightingState.fit(catalog, config: config.weighting)
         let w = try weighting.weights(catalog)
         let fitWeights = config.weighting.sampleWeightFit ? w : nil
-        var numeric: [CleanedColumn] = []
-        var numericScalers: [Scaler] = []
-        var blocks: [[Double]] = []
-        for name in config.features.numeric {
+        // Columns are independent: fit them on every core.
+        let fittedNumeric = try ParallelColumns.map(config.features.numeric.count) { j -> (CleanedColumn, Scaler, [Double]) in
+            let name = config.features.numeric[j]
             let raw = try catalog.numeric(name)
             let cleaned = try DataCleaner.fit(name: name, raw: raw, logTransform: config.features.logTransform.contains(name),
                                               missing: config.cleaning.numericMissing, outliers: config.cleaning.outliers,
                                               k: config.cleaning.iqrK, ids: catalog.ids, source: catalog.sources[name] ?? "input")
             let x = try cleaned.apply(raw, ids: catalog.ids, source: catalog.sources[name] ?? "input")
             let s = Scaler.fit(config.scaling, x, weights: fitWeights)
-            numeric.append(cleaned)
-            numericScalers.append(s)
-            blocks.append(x.map(s.apply))
+            return (cleaned, s, x.map(s.apply))
         }
+        let numeric = fittedNumeric.map(\.0)
+        let numericScalers = fittedNumeric.map(\.1)
+        let blocks = fittedNumeric.map(\.2)
         var onehot: [OneHotColumn] = []
         for name in config.features.onehot {
             let (codes, values) = try catalog.categorical(name)
@@ -76,15 +76,18 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
                 binary = classes
                 y = y.map { $0.isNaN ? $0 : ($0 == classes[1] ? 1 : 0) }
             }
-            for name in config.features.targetEncode {
-                let (codes, values) = try catalog.categorical(name)
-                var (column, raw) = TargetEncodedColumn.fit(name: name, codes: codes, values: values, y: y, hasTarget: hasTarget,
-                                                            cv: config.targetEncoding.cv, seed: config.seed,
-                                                            smooth: config.targetEncoding.smooth)
+            let yy = y
+            let fittedTE = try ParallelColumns.map(config.features.targetEncode.count) { j -> (TargetEncodedColumn, [Double]) in
+                let (codes, values) = try catalog.categorical(config.features.targetEncode[j])
+                var (column, raw) = TargetEncodedColumn.fit(name: config.features.targetEncode[j], codes: codes, values: values,
+                                                            y: yy, hasTarget: hasTarget, cv: config.targetEncoding.cv,
+                                                            seed: config.seed, smooth: config.targetEncoding.smooth)
                 column.scaler = Scaler.fit(config.scaling, raw, weights: fitWeights)
-                teBlocks.append(raw.map(column.scaler.apply))
-                targetEncoded.append(column)
+                raw = raw.map(column.scaler.apply)
+                return (column, raw)
             }
+            targetEncoded = fittedTE.map(\.0)
+            teBlocks = fittedTE.map(\.1)
         }
         let dimension = numeric.count + onehot.reduce(0) { $0 + $1.width } + targetEncoded.count
         var pipeline = FeaturePipeline(formatVersion: formatVersion, seed: config.seed, idColumn: config.input.idColumn,
@@ -115,26 +118,26 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
 
     private func assemble(_ catalog: Catalog, numericBlocks: [[Double]], targetBlocks: [[Double]], weights: [Double], count n: Int) throws -> [Float] {
         let d = dimension
-        var out = [Double](repeating: 0, count: n * d)
+        var out = [Float](repeating: 0, count: n * d)
+        func factor(_ r: Int) -> Double { scaleRows ? weights[r] : 1 }
         for (j, b) in numericBlocks.enumerated() {
-            for r in 0..<n { out[r * d + j] = b[r] }
+            for r in 0..<n { out[r * d + j] = Float(b[r] * factor(r)) }
         }
         var offset = numericBlocks.count
         for o in onehot {
             let (codes, values) = try catalog.categorical(o.name)
-            o.transform(codes: codes, values: values, into: &out, offset: offset, stride: d)
+            var block = [Double](repeating: 0, count: n * o.width)
+            o.transform(codes: codes, values: values, into: &block, offset: 0, stride: o.width)
+            for r in 0..<n {
+                for j in 0..<o.width where block[r * o.width + j] != 0 { out[r * d + offset + j] = Float(block[r * o.width + j] * factor(r)) }
+            }
             offset += o.width
         }
         for b in targetBlocks {
-            for r in 0..<n { out[r * d + offset] = b[r] }
+            for r in 0..<n { out[r * d + offset] = Float(b[r] * factor(r)) }
             offset += 1
         }
-        if scaleRows {
-            for r in 0..<n {
-                for j in 0..<d { out[r * d + j] *= weights[r] }
-            }
-        }
-        return out.map { Float($0) }
+        return out
     }
 
     /// Writes the pipeline as JSON (doubles round-trip exactly), atomically.
