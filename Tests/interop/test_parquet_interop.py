@@ -118,3 +118,9 @@ def test_convert_refuses_types_the_writer_cannot_hold(matrix, tmp_path):
     p = trainer("parquet", "convert", matrix["v1_snappy"], tmp_path / "x.parquet", check=False)
     assert p.returncode == 3 and "cannot be written" in p.stderr
     assert not (tmp_path / "x.parquet").exists()
+
+
+def test_empty_table(tmp_path):
+    pq.write_table(pa.table({"a": pa.array([], pa.int64()), "s": pa.array([], pa.string())}), tmp_path / "empty.parquet")
+    assert trainer("parquet", "cat", tmp_path / "empty.parquet").stdout == ""
+    assert "rows        0" in trainer("parquet", "schema", tmp_path / "empty.parquet").stdout

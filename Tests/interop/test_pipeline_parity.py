@@ -80,3 +80,48 @@ def test_input_errors_name_the_file_column_and_item(tmp_path):
     p = trainer("vectorize", "--config", tmp_path / "trainer.yml", check=False)
     assert p.returncode == 3 and "material" in p.stderr
     assert not (tmp_path / "models").exists()
+
+
+def _write(tmp, df):
+    import pyarrow as pa, pyarrow.parquet as pq
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp / "features.parquet")
+    return trainer("vectorize", "--config", tmp / "trainer.yml", check=False)
+
+
+def test_more_input_errors(tmp_path):
+    features, _ = make_catalog(tmp_path, n=50)
+    (tmp_path / "trainer.yml").write_text(CONFIG.format(folder=tmp_path, seed=42, min_frequency="null", max_categories="null"))
+    bad = features.copy()
+    bad["lead_time_days"] = np.nan
+    p = _write(tmp_path, bad)
+    assert p.returncode == 3 and "lead_time_days" in p.stderr and "no values" in p.stderr
+    p = _write(tmp_path, features.iloc[0:0])
+    assert p.returncode == 3 and "empty" in p.stderr
+    bad = features.copy()
+    bad["unit_cost"] = bad["unit_cost"].astype(str)
+    p = _write(tmp_path, bad)
+    assert p.returncode == 3 and "unit_cost" in p.stderr and "numeric" in p.stderr
+    (tmp_path / "features.parquet").write_bytes(b"PAR1garbagePAR1")
+    p = trainer("vectorize", "--config", tmp_path / "trainer.yml", check=False)
+    assert p.returncode == 3 and "features.parquet" in p.stderr
+    (tmp_path / "features.parquet").unlink()
+    p = trainer("vectorize", "--config", tmp_path / "trainer.yml", check=False)
+    assert p.returncode == 3 and "features.parquet" in p.stderr and "cannot open" in p.stderr
+    p = trainer("vectorize", "--config", tmp_path / "missing.yml", check=False)
+    assert p.returncode == 2 and "missing.yml" in p.stderr
+    assert not (tmp_path / "models").exists()
+
+
+def test_bad_metadata_is_refused_with_its_line(tmp_path):
+    make_catalog(tmp_path, n=20, jsonl=True)
+    (tmp_path / "trainer.yml").write_text(CONFIG.format(folder=tmp_path, seed=42, min_frequency="null", max_categories="null"))
+    lines = (tmp_path / "item_metadata.json").read_text().splitlines()
+    lines[4] = lines[4][:-5]
+    (tmp_path / "item_metadata.json").write_text("\n".join(lines))
+    p = trainer("vectorize", "--config", tmp_path / "trainer.yml", check=False)
+    assert p.returncode == 3 and "item_metadata.json:5:" in p.stderr, p.stderr
+    lines = (tmp_path / "item_metadata.json").read_text().splitlines()
+    lines[4] = lines[3]
+    (tmp_path / "item_metadata.json").write_text("\n".join(lines))
+    p = trainer("vectorize", "--config", tmp_path / "trainer.yml", check=False)
+    assert p.returncode == 3 and "appears more than once" in p.stderr, p.stderr

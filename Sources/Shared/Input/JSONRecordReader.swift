@@ -181,6 +181,7 @@ public final class JSONRecordReader {
     private func afterObject() throws {
         try skipSpace()
         if inArray == true {
+            guard try peek() != nil else { throw fail("the array is not closed") }
             let sep = try take()
             if sep == UInt8(ascii: "]") {
                 finished = true
@@ -323,9 +324,9 @@ public final class JSONRecordReader {
             }
             if bytes.count > maxString { throw fail("a string longer than \(maxString) bytes") }
             if start == end { continue }
+            if buffer[start] < 0x20 { throw fail("a control character inside a string") }
             let c = try take()
             if c == UInt8(ascii: "\"") { return }
-            if c < 0x20 { throw fail("a control character inside a string") }
             let e = try take()
             switch e {
             case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): bytes.append(e)

@@ -157,6 +157,8 @@ public final class ParquetReader {
             throw ParquetError.unsupported(path: path, message: "column '\(c.name)' uses codec \(codec) (use LZ4_RAW, ZSTD or SNAPPY)")
         }
         let rows = Int(rg.numRows)
+        // An empty row group (pyarrow writes one for an empty table) may carry no pages at all.
+        if rows == 0 && m.numValues == 0 { return }
         guard m.numValues == Int64(rows) else { throw DecodeError("the chunk holds \(m.numValues) values for \(rows) rows") }
         var start = m.dataPageOffset
         if let dp = m.dictionaryPageOffset, dp > 0, dp < start { start = dp }

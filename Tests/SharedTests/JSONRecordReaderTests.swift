@@ -1,0 +1,42 @@
+import Foundation
+import XCTest
+@testable import Shared
+
+final class JSONRecordReaderTests: XCTestCase {
+    func file(_ text: String) throws -> String {
+        let p = FileManager.default.temporaryDirectory.appendingPathComponent("json-\(UUID().uuidString).json").path
+        try Data(text.utf8).write(to: URL(fileURLWithPath: p))
+        return p
+    }
+
+    func testArraysAndJSONLinesGiveTheSameRecords() throws {
+        let array = try file(#"[{"id": "a", "n": 1.5, "tags": [1, {"x": "]"}], "ok": true}, {"id": "b\u00e9\n", "n": null}]"#)
+        let lines = try file("{\"id\": \"a\", \"n\": 1.5, \"tags\": [1, {\"x\": \"]\"}], \"ok\": true}\n\n{\"id\": \"bé\\n\", \"n\": null}\n")
+        for p in [array, lines] {
+            let r = try JSONRecordReader(path: p)
+            let keys = ["id", "n", "ok"].map { Array($0.utf8) }
+            XCTAssertEqual(try r.next(keys: keys), [.string("a"), .number(1.5), .bool(true)])
+            XCTAssertEqual(try r.next(keys: keys), [.string("bé\n"), .null, nil])
+            XCTAssertNil(try r.next(keys: keys))
+        }
+        let whole = try JSONRecordReader(path: array)
+        XCTAssertEqual(try whole.next()?["tags"], .nested(#"[1, {"x": "]"}]"#))
+    }
+
+    func testErrorsNameTheLine() throws {
+        func error(_ text: String) throws -> String {
+            let r = try JSONRecordReader(path: try file(text))
+            do {
+                while try r.next(keys: [Array("id".utf8)]) != nil {}
+                return "no error"
+            } catch { return "\(error)" }
+        }
+        XCTAssertTrue(try error("{\"id\": 1}\n{\"id\": 2,}\n").contains(":2: expected a quoted key"))
+        XCTAssertTrue(try error("[{\"id\": 1}, {\"id\": 2}").contains("not closed"))
+        XCTAssertTrue(try error("{\"id\": 1, \"id\": 2}").contains("appears twice"))
+        XCTAssertTrue(try error("{\"id\": tru}").contains("invalid literal"))
+        XCTAssertTrue(try error("\"just a string\"").contains("expected a JSON array of objects or JSON Lines"))
+        XCTAssertTrue(try error("[{\"id\": 1}] trailing").contains("after the closing"))
+        XCTAssertTrue(try error(String(repeating: "[", count: 100)).contains("expected a JSON array of objects") == false)
+    }
+}
