@@ -89,17 +89,7 @@ extension HNSWIndex {
             // The next layer starts from the closest chosen element already in the graph: a batch
             // peer's lists are being written by another thread.
             if let first = s.selected.first(where: { !peers.contains(Int($0.id)) }) { cur = first.id }
-            if let locks {
-                let chosen = s.selected.map(\.id)
-                for n in chosen {
-                    locks.lock(n)
-                    withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 1) { one in
-                        one[0] = id
-                        offerLinks(to: n, layer: layer, sources: UnsafeBufferPointer(one), scratch: s)
-                    }
-                    locks.unlock(n)
-                }
-            }
+            if locks != nil { linkBack(id, layer: layer, scratch: s, locks: locks) }
             layer -= 1
         }
     }

@@ -77,13 +77,7 @@ extension HNSWIndex {
                 selectNeighbors(s.pool, K: M, into: &s.selected)
                 writeList(id, layer: layer, s.selected)
                 cur = s.selected[0].id
-                let chosen = s.selected.map(\.id)
-                for n in chosen {
-                    withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 1) { one in
-                        one[0] = id
-                        offerLinks(to: n, layer: layer, sources: UnsafeBufferPointer(one), scratch: s)
-                    }
-                }
+                linkBack(id, layer: layer, scratch: s, locks: nil)
             }
             layer -= 1
         }

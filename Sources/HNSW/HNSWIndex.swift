@@ -159,21 +159,24 @@ public final class HNSWIndex: @unchecked Sendable {
     func reserve(_ needed: Int) throws {
         if needed > capacity { throw HNSWError.capacityExceeded(capacity: capacity, needed: needed) }
         if needed <= allocated { return }
-        let newAllocated = min(capacity, max(needed, allocated * 2))
-        let bytes = newAllocated * stride
-        let newLevel0 = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        reallocate(to: min(capacity, max(needed, allocated * 2)))
+    }
+
+    /// Moves the records, upper lists and levels into buffers of `target` elements.
+    private func reallocate(to target: Int) {
+        let newLevel0 = UnsafeMutableRawPointer.allocate(byteCount: target * stride, alignment: 64)
         newLevel0.copyMemory(from: level0, byteCount: count * stride)
         level0.deallocate()
         level0 = newLevel0
-        let newUpper = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: newAllocated)
+        let newUpper = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: target)
         newUpper.moveInitialize(from: upper, count: count)
         upper.deallocate()
         upper = newUpper
-        let newLevels = UnsafeMutablePointer<UInt8>.allocate(capacity: newAllocated)
+        let newLevels = UnsafeMutablePointer<UInt8>.allocate(capacity: target)
         newLevels.moveInitialize(from: levels, count: count)
         levels.deallocate()
         levels = newLevels
-        allocated = newAllocated
+        allocated = target
     }
 
     /// Changes the logical capacity (hnswlib's resize_index). It cannot drop below the element count.
@@ -187,20 +190,7 @@ public final class HNSWIndex: @unchecked Sendable {
         capacity = newCapacity
         if allocated > max(newCapacity, 1) || newCapacity > allocated {
             // Re-fit the physical buffers exactly, as hnswlib does.
-            let target = max(newCapacity, 1)
-            let newLevel0 = UnsafeMutableRawPointer.allocate(byteCount: target * stride, alignment: 64)
-            newLevel0.copyMemory(from: level0, byteCount: count * stride)
-            level0.deallocate()
-            level0 = newLevel0
-            let newUpper = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: target)
-            newUpper.moveInitialize(from: upper, count: count)
-            upper.deallocate()
-            upper = newUpper
-            let newLevels = UnsafeMutablePointer<UInt8>.allocate(capacity: target)
-            newLevels.moveInitialize(from: levels, count: count)
-            levels.deallocate()
-            levels = newLevels
-            allocated = target
+            reallocate(to: max(newCapacity, 1))
         }
     }
 

@@ -73,9 +73,7 @@ final class BuildTests: XCTestCase {
         let queries = randomRows(200, dim, seed: 15)
         let truth = exactTopK(rows, queries, dim: dim, k: 10, space: .l2)
         let found = try queries.withUnsafeBufferPointer { try index.searchBatch($0, k: 10, ef: 100, threads: 2) }
-        var hits = 0
-        for (i, r) in found.enumerated() { hits += r.filter { truth[i].contains(Int($0.label)) }.count }
-        XCTAssertGreaterThanOrEqual(Double(hits) / 2000, 0.97)
+        XCTAssertGreaterThanOrEqual(recall(found, truth), 0.97)
         XCTAssertEqual(index.statistics().reachableFromEntry, 3000)
     }
 
@@ -114,8 +112,6 @@ final class BuildTests: XCTestCase {
         let queries = randomRows(200, dim, seed: 18)
         let truth = exactTopK(rows, queries, dim: dim, k: 10, space: .l2)
         let found = try queries.withUnsafeBufferPointer { try index.searchBatch($0, k: 10, ef: 100, threads: 2) }
-        var hits = 0
-        for (i, r) in found.enumerated() { hits += r.filter { truth[i].contains(Int($0.label)) }.count }
-        XCTAssertGreaterThanOrEqual(Double(hits) / 2000, 0.97)
+        XCTAssertGreaterThanOrEqual(recall(found, truth), 0.97)
     }
 }

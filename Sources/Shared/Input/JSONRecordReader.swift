@@ -194,50 +194,11 @@ public final class JSONRecordReader {
         }
     }
 
-    /// The next record, or nil at the end of the file.
+    /// The next record with every key (nested values as raw text), or nil at the end of the file.
     public func next() throws -> [String: JSONScalar]? {
-        if finished { return nil }
-        try skipSpace()
-        if inArray == nil {
-            guard let c = try peek() else {
-                finished = true
-                return nil
-            }
-            if c == UInt8(ascii: "[") {
-                _ = try take()
-                inArray = true
-                try skipSpace()
-                if try peek() == UInt8(ascii: "]") {
-                    _ = try take()
-                    finished = true
-                    try trailing()
-                    return nil
-                }
-            } else if c == UInt8(ascii: "{") {
-                inArray = false
-            } else {
-                throw fail("expected a JSON array of objects or JSON Lines, found '\(Character(Unicode.Scalar(c)))'")
-            }
-        }
-        guard let c = try peek() else {
-            if inArray == true { throw fail("the array is not closed") }
-            finished = true
-            return nil
-        }
-        guard c == UInt8(ascii: "{") else { throw fail("expected an object, found '\(Character(Unicode.Scalar(c)))'") }
+        guard try advanceToObject() else { return nil }
         let record = try object()
-        try skipSpace()
-        if inArray == true {
-            let sep = try take()
-            if sep == UInt8(ascii: "]") {
-                finished = true
-                try trailing()
-            } else if sep != UInt8(ascii: ",") {
-                throw fail("expected ',' or ']' after an object")
-            } else {
-                try skipSpace()
-            }
-        }
+        try afterObject()
         return record
     }
 
