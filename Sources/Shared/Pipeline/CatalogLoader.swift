@@ -100,18 +100,12 @@ public enum CatalogLoader {
             let strings = (0..<values.count).map { CategoryValue.string(values.string($0)) }
             return .categorical(codes: codes, values: strings)
         case .bytes(let b):
-            var index: [String: Int32] = [:]
-            var values: [CategoryValue] = []
+            // Interned as bytes: one String per distinct value, none per row.
+            var interner = ByteStringInterner()
             var codes = [Int32](repeating: -1, count: n)
-            for i in 0..<n where c.isValid(i) {
-                let s = b.string(i)
-                if let k = index[s] { codes[i] = k } else {
-                    index[s] = Int32(values.count)
-                    codes[i] = Int32(values.count)
-                    values.append(.string(s))
-                }
-            }
-            return .categorical(codes: codes, values: values)
+            for i in 0..<n where c.isValid(i) { codes[i] = interner.intern(b[i]) }
+            let distinct = interner.values
+            return .categorical(codes: codes, values: (0..<distinct.count).map { .string(distinct.string($0)) })
         }
     }
 
