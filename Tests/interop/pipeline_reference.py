@@ -8,7 +8,7 @@ from sklearn.model_selection import KFold
 from sklearn.preprocessing import OneHotEncoder, StandardScaler, TargetEncoder
 
 
-def make_catalog(folder, n=2000, seed=0, binary=False, jsonl=False):
+def make_catalog(folder, n=2000, seed=0, binary=False, jsonl=False, dictionary=True):
     rng = np.random.default_rng(seed)
     ids = [f"ITM{i:06d}" for i in range(n)]
     def holes(x, p):
@@ -33,7 +33,7 @@ def make_catalog(folder, n=2000, seed=0, binary=False, jsonl=False):
         "region": rng.choice(["EU", "NA", "APAC"], n),
         "defect_rate": target,
     })
-    pq.write_table(pa.Table.from_pandas(features, preserve_index=False), folder / "features.parquet")
+    pq.write_table(pa.Table.from_pandas(features, preserve_index=False), folder / "features.parquet", use_dictionary=dictionary)
     meta = [{"item_id": i, "name": f"Item {k}", "industry": str(rng.choice(["automotive", "electronics", "medical"]))}
             for k, i in enumerate(ids)]
     meta.append({"item_id": "NOT-IN-FEATURES", "name": "orphan", "industry": "automotive"})

@@ -13,9 +13,9 @@ def run(tmp, seed=42, min_frequency="null", max_categories="null", **kw):
     return features, meta, np.load(tmp / "models" / "vectors.npy")
 
 
-@pytest.mark.parametrize("binary,jsonl,seed", [(False, False, 42), (True, True, 7)])
-def test_vectors_match_scikit_learn(tmp_path, binary, jsonl, seed):
-    features, meta, ours = run(tmp_path, seed=seed, binary=binary, jsonl=jsonl)
+@pytest.mark.parametrize("binary,jsonl,seed,dictionary", [(False, False, 42, True), (True, True, 7, True), (False, True, 3, False)])
+def test_vectors_match_scikit_learn(tmp_path, binary, jsonl, seed, dictionary):
+    features, meta, ours = run(tmp_path, seed=seed, binary=binary, jsonl=jsonl, dictionary=dictionary)
     want, w = reference(features, meta, seed=seed)
     assert ours.shape == want.shape
     assert np.max(np.abs(ours - want)) <= 1e-5, np.unravel_index(np.argmax(np.abs(ours - want)), ours.shape)
