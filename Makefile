@@ -13,7 +13,7 @@ TRAINER := .build/release/trainer
 .PHONY: run test deps apt venv build unit-test interop bench clean
 
 run: build
-	$(TRAINER) demo --out models
+	$(TRAINER) train --config config/trainer.yml
 
 test: build venv
 	$(MAKE) unit-test

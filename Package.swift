@@ -11,6 +11,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // Distance kernels with runtime CPU dispatch (AVX-512 / AVX2+FMA / scalar).
@@ -19,7 +20,9 @@ let package = Package(
         .target(name: "HNSW", dependencies: ["CKernels"]),
         // Debian's compression libraries for the Parquet codecs.
         .systemLibrary(name: "CCompression", path: "Sources/CCompression"),
-        .target(name: "Shared", dependencies: ["HNSW", "CCompression", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Shared", dependencies: [
+            "HNSW", "CCompression", .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .target(name: "Coordinator", dependencies: ["Shared", "HNSW"]),
         .target(name: "Worker", dependencies: ["Shared", "HNSW"]),
         .executableTarget(

@@ -1,0 +1,146 @@
+import Crypto
+import Dispatch
+import Foundation
+import HNSW
+
+/// What `trainer train` records about a run (`models/training_metadata.json`).
+public struct TrainingMetadata: Codable, Sendable {
+    public struct IndexParameters: Codable, Sendable {
+        public var space: String
+        public var M: Int
+        public var efConstruction: Int
+        public var seed: UInt64
+        public var levelHistogram: [Int]
+    }
+
+    public var trainerVersion: String
+    public var modelVersion: String
+    public var dataVersion: String
+    public var inputs: [String: String]
+    public var gitCommit: String
+    public var seed: Int
+    public var itemCount: Int
+    public var vectorDimension: Int
+    public var timingsSeconds: [String: Double]
+    public var peakRSSBytes: Int
+    public var index: IndexParameters
+    public var parentModel: String?
+    public var artifacts: [String: String]
+    public var config: TrainerConfig
+}
+
+/// The single-node training run: catalog → pipeline → index → artifacts. Every artifact is written
+/// into a staging folder first and moved into place only when all of them exist, so a failed run
+/// leaves the previous good artifacts untouched.
+public enum TrainingRun {
+    public static let trainerVersion = "0.4.0"
+
+    public struct Summary: Sendable {
+        public var items: Int
+        public var dimension: Int
+        public var folder: String
+        public var timings: [String: Double]
+    }
+
+    public static func run(config: TrainerConfig, threads: Int, log: (String) -> Void) throws -> Summary {
+        var timings: [String: Double] = [:]
+        func timed<T>(_ phase: String, _ body: () throws -> T) rethrows -> T {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let r = try body()
+            timings[phase] = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+            log("phase=\(phase) seconds=\(String(format: "%.3f", timings[phase]!))")
+            return r
+        }
+        let catalog = try timed("load") { try CatalogLoader.load(config: config) }
+        let (pipeline, vectors, weights) = try timed("pipeline") { try FeaturePipeline.fit(catalog, config: config) }
+        log("items=\(catalog.count) dimension=\(pipeline.dimension)")
+        guard let space = Space(rawValue: config.index.space) else { throw InputError("unknown space \(config.index.space)") }
+        let index = try HNSWIndex(space: space, dim: pipeline.dimension, M: config.index.M,
+                                  efConstruction: config.index.efConstruction, capacity: catalog.count,
+                                  seed: UInt64(config.seed))
+        try timed("index") {
+            try vectors.withUnsafeBufferPointer {
+                try index.add(rows: $0, labels: (0..<catalog.count).map(UInt64.init), options: BuildOptions(threads: threads))
+            }
+        }
+        log("index space=\(space.rawValue) M=\(config.index.M) ef_construction=\(config.index.efConstruction) threads=\(threads)")
+        let folder = config.export.outputDir
+        let staging = folder + "/.staging-\(getpid())"
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: staging, withIntermediateDirectories: true)
+        do {
+            try timed("write") {
+                try VectorExporter.write(folder: staging, ids: catalog.ids, vectors: vectors, dimension: pipeline.dimension,
+                                         weights: weights, pipeline: pipeline)
+                try index.save(to: staging + "/hnsw_index.bin")
+            }
+            let names = ["hnsw_index.bin", "labels.tsv", "vectors.npy", "item_weights.npy", "pipeline.json"]
+            var hashes: [String: String] = [:]
+            for n in names { hashes[n] = try sha256(file: staging + "/" + n) }
+            var inputs: [String: String] = ["features": try sha256(file: config.input.features)]
+            if let m = config.input.itemMetadata { inputs["item_metadata"] = try sha256(file: m) }
+            let dataVersion = SHA256.hash(data: Data(inputs.sorted { $0.key < $1.key }.map { $0.value }.joined().utf8))
+                .map { String(format: "%02x", $0) }.joined()
+            let meta = TrainingMetadata(
+                trainerVersion: trainerVersion, modelVersion: config.modelVersion, dataVersion: dataVersion, inputs: inputs,
+                gitCommit: gitCommit(), seed: config.seed, itemCount: catalog.count, vectorDimension: pipeline.dimension,
+                timingsSeconds: timings, peakRSSBytes: peakRSS(),
+                index: .init(space: space.rawValue, M: config.index.M, efConstruction: index.efConstruction,
+                             seed: UInt64(config.seed), levelHistogram: index.statistics().levelHistogram),
+                parentModel: nil, artifacts: hashes, config: config)
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let data = try enc.encode(meta)
+            let w = try FileIO.AtomicWriter(path: staging + "/training_metadata.json")
+            try data.withUnsafeBytes { try w.write($0.baseAddress!, count: $0.count) }
+            try w.commit()
+            // Everything exists: move it into place (each rename is atomic).
+            for n in names + ["training_metadata.json"] {
+                guard rename(staging + "/" + n, folder + "/" + n) == 0 else {
+                    throw InputError("\(folder)/\(n): cannot move the new artifact into place: \(String(cString: strerror(errno)))")
+                }
+            }
+            try? fm.removeItem(atPath: staging)
+        } catch {
+            try? fm.removeItem(atPath: staging)
+            throw error
+        }
+        return Summary(items: catalog.count, dimension: pipeline.dimension, folder: folder, timings: timings)
+    }
+
+    static func sha256(file path: String) throws -> String {
+        guard let h = FileHandle(forReadingAtPath: path) else { throw InputError("\(path): cannot open to compute its checksum") }
+        defer { try? h.close() }
+        var hasher = SHA256()
+        while let chunk = try h.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func gitCommit() -> String {
+        if let c = ProcessInfo.processInfo.environment["GIT_COMMIT"], !c.isEmpty { return c }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["git", "rev-parse", "HEAD"]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = Pipe()
+        do {
+            try p.run()
+            p.waitUntilExit()
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            return p.terminationStatus == 0 && !text.isEmpty ? text : "unknown"
+        } catch {
+            return "unknown"
+        }
+    }
+
+    /// Peak resident set size (Linux VmHWM), in bytes.
+    public static func peakRSS() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            return (line.split(separator: " ").compactMap { Int($0) }.first ?? 0) * 1024
+        }
+        return 0
+    }
+}

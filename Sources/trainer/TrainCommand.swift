@@ -1,0 +1,33 @@
+import ArgumentParser
+import Foundation
+import HNSW
+import Shared
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "The whole single-node run: catalog → feature pipeline → HNSW index → artifacts in export.output_dir.")
+
+    @Option(help: "Configuration file.") var config: String = "config/trainer.yml"
+
+    func run() throws {
+        let cfg: TrainerConfig
+        do { cfg = try TrainerConfig.load(path: config) } catch let e as ConfigError { throw CLIError.usage("\(e)") }
+        let threads = resolveThreads(cfg.index.threads)
+        let summary: TrainingRun.Summary
+        do {
+            summary = try TrainingRun.run(config: cfg, threads: threads) { line in
+                FileHandle.standardError.write(Data("trainer: \(line)\n".utf8))
+            }
+        } catch let e as InputError {
+            throw CLIError.input(e.message)
+        } catch let e as HNSWError {
+            throw CLIError.runtime("\(e)")
+        }
+        let t = summary.timings
+        print("trained \(summary.items) items into \(summary.dimension)-d vectors; artifacts in \(summary.folder)/")
+        print(String(format: "  load %.2f s, pipeline %.2f s, index %.2f s, write %.2f s", t["load"] ?? 0, t["pipeline"] ?? 0,
+                     t["index"] ?? 0, t["write"] ?? 0))
+        print("  \(summary.folder)/hnsw_index.bin, labels.tsv, vectors.npy, item_weights.npy, pipeline.json, training_metadata.json")
+    }
+}
