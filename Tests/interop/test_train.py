@@ -57,9 +57,53 @@ def test_three_runs_are_byte_identical(workdir):
 
 def test_failed_run_leaves_previous_artifacts(workdir):
     trainer("train", "--config", workdir / "trainer.yml")
-    before = {n: sha(workdir / "models" / n) for n in os.listdir(workdir / "models")}
+    def snapshot():
+        out = {}
+        for root, _, files in os.walk(workdir / "models"):
+            for f in files:
+                out[os.path.relpath(os.path.join(root, f), workdir)] = sha(os.path.join(root, f))
+        return out
+    before = snapshot()
+    assert "models/tb_projector/vectors.tsv" in before
     (workdir / "data/sample/features.parquet").write_bytes(b"PAR1 broken PAR1")
     p = trainer("train", "--config", workdir / "trainer.yml", check=False)
     assert p.returncode == 3 and "features.parquet" in p.stderr
-    after = {n: sha(workdir / "models" / n) for n in os.listdir(workdir / "models")}
-    assert after == before
+    assert snapshot() == before
+
+
+def test_tensorboard_serves_the_projector(workdir):
+    import socket, subprocess, sys, time, urllib.request
+    trainer("train", "--config", workdir / "trainer.yml")
+    tb = workdir / "models" / "tb_projector"
+    meta = (tb / "metadata.tsv").read_text().splitlines()
+    assert meta[0] == "item_id\tname\tindustry\titem_weight" and len(meta) == 1001
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    exe = os.path.join(os.path.dirname(sys.executable), "tensorboard")
+    proc = subprocess.Popen([exe, "--logdir", str(tb), "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}/data/plugin/projector"
+        deadline = time.time() + 90
+        while True:
+            try:
+                runs = json.loads(urllib.request.urlopen(f"{base}/runs", timeout=5).read())
+                if runs:
+                    break
+            except OSError:
+                pass
+            assert time.time() < deadline, "tensorboard did not come up"
+            time.sleep(0.5)
+        assert runs == ["."]
+        raw = urllib.request.urlopen(f"{base}/tensor?run=.&name=routing_candidates", timeout=30).read()
+        served = np.frombuffer(raw, dtype=np.float32)
+        x = np.load(workdir / "models" / "vectors.npy")
+        assert served.size == x.size and np.array_equal(served.reshape(x.shape), x)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

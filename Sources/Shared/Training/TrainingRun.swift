@@ -73,6 +73,13 @@ public enum TrainingRun {
                 try VectorExporter.write(folder: staging, ids: catalog.ids, vectors: vectors, dimension: pipeline.dimension,
                                          weights: weights, pipeline: pipeline)
                 try index.save(to: staging + "/hnsw_index.bin")
+                if config.export.tensorboard.enabled {
+                    let points = try ProjectorExporter.write(folder: staging + "/tb_projector", catalog: catalog,
+                                                             idColumn: config.input.idColumn, vectors: vectors,
+                                                             dimension: pipeline.dimension, weights: weights,
+                                                             config: config.export.tensorboard, seed: config.seed)
+                    log("projector points=\(points)" + (points < catalog.count ? " sampled_from=\(catalog.count) max_points=\(config.export.tensorboard.maxPoints)" : ""))
+                }
             }
             let names = ["hnsw_index.bin", "labels.tsv", "vectors.npy", "item_weights.npy", "pipeline.json"]
             var hashes: [String: String] = [:]
@@ -99,6 +106,13 @@ public enum TrainingRun {
                 guard rename(staging + "/" + n, folder + "/" + n) == 0 else {
                     throw InputError("\(folder)/\(n): cannot move the new artifact into place: \(String(cString: strerror(errno)))")
                 }
+            }
+            if config.export.tensorboard.enabled {
+                let target = folder + "/tb_projector", old = folder + "/.tb_projector-old-\(getpid())"
+                let hadOld = fm.fileExists(atPath: target)
+                if hadOld { guard rename(target, old) == 0 else { throw InputError("\(target): cannot replace the projector folder") } }
+                guard rename(staging + "/tb_projector", target) == 0 else { throw InputError("\(target): cannot move the projector folder into place") }
+                if hadOld { try? fm.removeItem(atPath: old) }
             }
             try? fm.removeItem(atPath: staging)
         } catch {
