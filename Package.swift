@@ -12,6 +12,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         // Distance kernels with runtime CPU dispatch (AVX-512 / AVX2+FMA / scalar).
@@ -22,6 +23,7 @@ let package = Package(
         .systemLibrary(name: "CCompression", path: "Sources/CCompression"),
         .target(name: "Shared", dependencies: [
             "HNSW", "CCompression", .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Coordinator", dependencies: ["Shared", "HNSW"]),
         .target(name: "Worker", dependencies: ["Shared", "HNSW"]),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HNSW
+import Logging
 import Shared
 
 struct TrainCommand: ParsableCommand {
@@ -14,16 +15,21 @@ struct TrainCommand: ParsableCommand {
         let cfg: TrainerConfig
         do { cfg = try TrainerConfig.load(path: config) } catch let e as ConfigError { throw CLIError.usage("\(e)") }
         let threads = resolveThreads(cfg.index.threads)
+        let handler = RunLogHandler(folder: cfg.export.logDir)
+        let logger = Logger(label: "trainer") { _ in handler }
+        logger.info("run started", metadata: ["config": "\(config)", "seed": "\(cfg.seed)", "model_version": "\(cfg.modelVersion)"])
         let summary: TrainingRun.Summary
         do {
-            summary = try TrainingRun.run(config: cfg, threads: threads) { line in
-                FileHandle.standardError.write(Data("trainer: \(line)\n".utf8))
-            }
+            summary = try TrainingRun.run(config: cfg, threads: threads, logger: logger)
         } catch let e as InputError {
+            logger.error("run failed", metadata: ["error": "\(e.message)"])
             throw CLIError.input(e.message)
         } catch let e as HNSWError {
+            logger.error("run failed", metadata: ["error": "\(e)"])
             throw CLIError.runtime("\(e)")
         }
+        logger.info("run finished", metadata: ["items": "\(summary.items)", "dimension": "\(summary.dimension)",
+                                               "peak_rss_mib": "\(TrainingRun.peakRSS() >> 20)"])
         let t = summary.timings
         print("trained \(summary.items) items into \(summary.dimension)-d vectors; artifacts in \(summary.folder)/")
         print(String(format: "  load %.2f s, pipeline %.2f s, index %.2f s, write %.2f s", t["load"] ?? 0, t["pipeline"] ?? 0,

@@ -12,7 +12,7 @@ ROOT = os.path.join(os.path.dirname(__file__), "../..")
 def workdir(tmp_path):
     shutil.copytree(os.path.join(ROOT, "data/sample"), tmp_path / "data/sample")
     text = open(os.path.join(ROOT, "config/trainer.yml")).read().replace("output_dir: models", f"output_dir: {tmp_path}/models")
-    text = text.replace("data/sample/", f"{tmp_path}/data/sample/")
+    text = text.replace("data/sample/", f"{tmp_path}/data/sample/").replace("log_dir: logs", f"log_dir: {tmp_path}/logs")
     (tmp_path / "trainer.yml").write_text(text)
     return tmp_path
 
@@ -31,6 +31,11 @@ def test_sample_run_writes_consistent_artifacts(workdir):
     for name, digest in meta["artifacts"].items():
         assert sha(m / name) == digest, name
     assert meta["dataVersion"] and meta["gitCommit"] and meta["index"]["M"] == 32
+    logs = list((workdir / "logs").glob("trainer_*.log"))
+    assert len(logs) == 1
+    events = logs[0].read_text().splitlines()
+    assert any("run finished" in e and "items=1000" in e for e in events)
+    assert any("index built" in e and "M=32" in e and "ef_construction=200" in e for e in events)
     assert sum(meta["index"]["levelHistogram"]) == 1000
     labels = (m / "labels.tsv").read_text().splitlines()
     assert len(labels) == 1000 and labels[0] == "0\tITM-0000000"

@@ -2,6 +2,7 @@ import Crypto
 import Dispatch
 import Foundation
 import HNSW
+import Logging
 
 /// What `trainer train` records about a run (`models/training_metadata.json`).
 public struct TrainingMetadata: Codable, Sendable {
@@ -42,18 +43,18 @@ public enum TrainingRun {
         public var timings: [String: Double]
     }
 
-    public static func run(config: TrainerConfig, threads: Int, log: (String) -> Void) throws -> Summary {
+    public static func run(config: TrainerConfig, threads: Int, logger: Logger) throws -> Summary {
         var timings: [String: Double] = [:]
         func timed<T>(_ phase: String, _ body: () throws -> T) rethrows -> T {
             let t0 = DispatchTime.now().uptimeNanoseconds
             let r = try body()
             timings[phase] = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
-            log("phase=\(phase) seconds=\(String(format: "%.3f", timings[phase]!))")
+            logger.info("phase done", metadata: ["phase": "\(phase)", "seconds": "\(String(format: "%.3f", timings[phase]!))"])
             return r
         }
         let catalog = try timed("load") { try CatalogLoader.load(config: config) }
         let (pipeline, vectors, weights) = try timed("pipeline") { try FeaturePipeline.fit(catalog, config: config) }
-        log("items=\(catalog.count) dimension=\(pipeline.dimension)")
+        logger.info("vectorised", metadata: ["items": "\(catalog.count)", "dimension": "\(pipeline.dimension)"])
         guard let space = Space(rawValue: config.index.space) else { throw InputError("unknown space \(config.index.space)") }
         let index = try HNSWIndex(space: space, dim: pipeline.dimension, M: config.index.M,
                                   efConstruction: config.index.efConstruction, capacity: catalog.count,
@@ -63,7 +64,9 @@ public enum TrainingRun {
                 try index.add(rows: $0, labels: (0..<catalog.count).map(UInt64.init), options: BuildOptions(threads: threads))
             }
         }
-        log("index space=\(space.rawValue) M=\(config.index.M) ef_construction=\(config.index.efConstruction) threads=\(threads)")
+        logger.info("index built", metadata: ["space": "\(space.rawValue)", "M": "\(config.index.M)",
+                                              "ef_construction": "\(config.index.efConstruction)", "threads": "\(threads)",
+                                              "peak_rss_mib": "\(peakRSS() >> 20)"])
         let folder = config.export.outputDir
         let staging = folder + "/.staging-\(getpid())"
         let fm = FileManager.default
@@ -78,7 +81,12 @@ public enum TrainingRun {
                                                              idColumn: config.input.idColumn, vectors: vectors,
                                                              dimension: pipeline.dimension, weights: weights,
                                                              config: config.export.tensorboard, seed: config.seed)
-                    log("projector points=\(points)" + (points < catalog.count ? " sampled_from=\(catalog.count) max_points=\(config.export.tensorboard.maxPoints)" : ""))
+                    if points < catalog.count {
+                        logger.warning("projector sampled", metadata: ["points": "\(points)", "items": "\(catalog.count)",
+                                                                       "max_points": "\(config.export.tensorboard.maxPoints)"])
+                    } else {
+                        logger.info("projector written", metadata: ["points": "\(points)"])
+                    }
                 }
             }
             let names = ["hnsw_index.bin", "labels.tsv", "vectors.npy", "item_weights.npy", "pipeline.json"]
