@@ -91,6 +91,14 @@ public enum FileIO {
         }
     }
 
+    /// Writes `bytes` to `path` atomically (temporary file, sync, rename).
+    public static func writeAtomically(_ bytes: some Collection<UInt8>, to path: String) throws {
+        let w = try AtomicWriter(path: path)
+        let array = Array(bytes)
+        if !array.isEmpty { try array.withUnsafeBytes { try w.write($0.baseAddress!, count: $0.count) } }
+        try w.commit()
+    }
+
     /// Buffered writer to a temporary file beside `path`, renamed over it on `commit()`.
     /// If the writer is dropped without commit, the temporary file is removed.
     public final class AtomicWriter {

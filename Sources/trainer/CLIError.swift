@@ -49,15 +49,8 @@ func now() -> Double {
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 
-/// Peak resident set size of this process in bytes (Linux VmHWM).
-func peakRSS() -> Int {
-    guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-    for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-        let kb = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
-        return kb * 1024
-    }
-    return 0
-}
+/// Peak resident set size of this process in bytes.
+func peakRSS() -> Int { TrainingRun.peakRSS() }
 
 /// The number of threads to use when the user gave 0 (all cores).
 func resolveThreads(_ t: Int) -> Int { t > 0 ? t : max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }

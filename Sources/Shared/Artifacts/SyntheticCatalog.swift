@@ -62,9 +62,6 @@ public enum SyntheticCatalog {
             ParquetWriteColumn(name: "production_volume", values: .double(volume), validity: volumeValid),
             ParquetWriteColumn(name: "defect_rate", values: .double(defect), validity: defectValid),
         ], to: folder + "/features.parquet")
-        let w = try FileIO.AtomicWriter(path: folder + "/item_metadata.json")
-        let bytes = Array(metadata.utf8)
-        try bytes.withUnsafeBytes { try w.write($0.baseAddress!, count: $0.count) }
-        try w.commit()
+        try FileIO.writeAtomically(metadata.utf8, to: folder + "/item_metadata.json")
     }
 }

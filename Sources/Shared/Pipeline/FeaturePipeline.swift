@@ -146,9 +146,7 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
         let data = try enc.encode(self)
-        let w = try FileIO.AtomicWriter(path: path)
-        try data.withUnsafeBytes { try w.write($0.baseAddress!, count: $0.count) }
-        try w.commit()
+        try FileIO.writeAtomically(data, to: path)
     }
 
     public static func load(path: String) throws -> FeaturePipeline {

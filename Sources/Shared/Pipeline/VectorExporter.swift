@@ -14,10 +14,7 @@ public enum VectorExporter {
         for (i, id) in ids.enumerated() {
             tsv += "\(i)\t\(escape(id))\n"
         }
-        let w = try FileIO.AtomicWriter(path: folder + "/labels.tsv")
-        let bytes = Array(tsv.utf8)
-        if !bytes.isEmpty { try bytes.withUnsafeBytes { try w.write($0.baseAddress!, count: $0.count) } }
-        try w.commit()
+        try FileIO.writeAtomically(tsv.utf8, to: folder + "/labels.tsv")
         try pipeline.save(to: folder + "/pipeline.json")
     }
 

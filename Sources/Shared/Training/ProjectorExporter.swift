@@ -58,10 +58,5 @@ public enum ProjectorExporter {
         return t.trimmingCharacters(in: .whitespaces).isEmpty ? "<empty>" : t
     }
 
-    static func write(_ text: String, to path: String) throws {
-        let w = try FileIO.AtomicWriter(path: path)
-        let bytes = Array(text.utf8)
-        if !bytes.isEmpty { try bytes.withUnsafeBytes { try w.write($0.baseAddress!, count: $0.count) } }
-        try w.commit()
-    }
+    static func write(_ text: String, to path: String) throws { try FileIO.writeAtomically(text.utf8, to: path) }
 }

@@ -106,9 +106,7 @@ public enum TrainingRun {
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             let data = try enc.encode(meta)
-            let w = try FileIO.AtomicWriter(path: staging + "/training_metadata.json")
-            try data.withUnsafeBytes { try w.write($0.baseAddress!, count: $0.count) }
-            try w.commit()
+            try FileIO.writeAtomically(data, to: staging + "/training_metadata.json")
             // Everything exists: move it into place (each rename is atomic).
             for n in names + ["training_metadata.json"] {
                 guard rename(staging + "/" + n, folder + "/" + n) == 0 else {
