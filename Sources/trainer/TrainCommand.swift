@@ -10,6 +10,8 @@ struct TrainCommand: ParsableCommand {
         abstract: "The whole single-node run: catalog → feature pipeline → HNSW index → artifacts in export.output_dir.")
 
     @Option(help: "Configuration file.") var config: String = "config/trainer.yml"
+    @Flag(help: "Update the saved model in export.output_dir instead of retraining: add new items, update changed ones, delete missing ones.")
+    var incremental = false
 
     func run() throws {
         let cfg: TrainerConfig
@@ -20,7 +22,11 @@ struct TrainCommand: ParsableCommand {
         logger.info("run started", metadata: ["config": "\(config)", "seed": "\(cfg.seed)", "model_version": "\(cfg.modelVersion)"])
         let summary: TrainingRun.Summary
         do {
-            summary = try TrainingRun.run(config: cfg, threads: threads, logger: logger)
+            summary = incremental ? try TrainingRun.runIncremental(config: cfg, threads: threads, logger: logger)
+                                  : try TrainingRun.run(config: cfg, threads: threads, logger: logger)
+        } catch let e as ModelMismatch {
+            logger.error("run failed", metadata: ["error": "\(e.message)"])
+            throw CLIError.usage(e.message)
         } catch let e as InputError {
             logger.error("run failed", metadata: ["error": "\(e.message)"])
             throw CLIError.input(e.message)
@@ -34,6 +40,6 @@ struct TrainCommand: ParsableCommand {
         print("trained \(summary.items) items into \(summary.dimension)-d vectors; artifacts in \(summary.folder)/")
         print(String(format: "  load %.2f s, pipeline %.2f s, index %.2f s, write %.2f s", t["load"] ?? 0, t["pipeline"] ?? 0,
                      t["index"] ?? 0, t["write"] ?? 0))
-        print("  \(summary.folder)/hnsw_index.bin, labels.tsv, vectors.npy, item_weights.npy, pipeline.json, training_metadata.json")
+        print("  \(summary.folder)/hnsw_index.bin, labels.tsv, vectors.npy, item_weights.npy, pipeline.json, item_state.tsv, training_metadata.json")
     }
 }

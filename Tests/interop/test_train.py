@@ -112,3 +112,65 @@ def test_tensorboard_serves_the_projector(workdir):
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def _recall(index_path, vectors, live_labels, dim):
+    index = hnswlib.Index(space="cosine", dim=dim)
+    index.load_index(str(index_path))
+    index.set_ef(100)
+    x = vectors[live_labels]
+    found, _ = index.knn_query(x, k=10)
+    xn = x / np.linalg.norm(x, axis=1, keepdims=True)
+    truth = np.asarray(live_labels)[np.argsort(-(xn @ xn.T), axis=1, kind="stable")[:, :10]]
+    return np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, truth)]), found
+
+
+def test_incremental_update_matches_a_full_rebuild(workdir):
+    import pyarrow as pa, pyarrow.parquet as pq
+    trainer("train", "--config", workdir / "trainer.yml")
+    old_labels = (workdir / "models" / "labels.tsv").read_text().splitlines()
+    t = pq.read_table(workdir / "data/sample/features.parquet")
+    keep = [i for i in range(t.num_rows) if i % 33 != 0]
+    removed = t.num_rows - len(keep)
+    changed = t.take(keep)
+    cost = changed.column("unit_cost").to_pylist()
+    for i in range(0, 500, 10):
+        cost[i] = (cost[i] or 1.0) * 3 + 1
+    changed = changed.set_column(changed.schema.get_field_index("unit_cost"), "unit_cost", pa.array(cost, pa.float64()))
+    extra = t.slice(0, 200).set_column(0, t.schema.field(0), pa.array([f"NEW-{i:04d}" for i in range(200)]))
+    changed = changed.cast(t.schema)
+    pq.write_table(pa.concat_tables([changed, extra]), workdir / "data/sample/features.parquet")
+
+    trainer("train", "--config", workdir / "trainer.yml", "--incremental")
+    m = workdir / "models"
+    meta = json.loads((m / "training_metadata.json").read_text())
+    assert meta["changes"] == {"added": 200, "updated": 50, "deleted": removed}
+    assert meta["parentModel"] and meta["itemCount"] == 1000 - removed + 200
+    labels = (m / "labels.tsv").read_text().splitlines()
+    assert labels[:1000] == old_labels and labels[1000] == "1000\tNEW-0000" and len(labels) == 1200
+    state = [line.split("\t") for line in (m / "item_state.tsv").read_text().splitlines()]
+    live = [i for i, s in enumerate(state) if s[3] == "0"]
+    assert len(live) == 1000 - removed + 200
+    x = np.load(m / "vectors.npy")
+    r_inc, found = _recall(m / "hnsw_index.bin", x, live, x.shape[1])
+    deleted = {i for i, s in enumerate(state) if s[3] == "1"}
+    assert not deleted & set(np.asarray(found).ravel().tolist())
+
+    full = (workdir / "trainer.yml").read_text().replace(f"output_dir: {workdir}/models", f"output_dir: {workdir}/full")
+    (workdir / "full.yml").write_text(full)
+    trainer("train", "--config", workdir / "full.yml")
+    y = np.load(workdir / "full" / "vectors.npy")
+    r_full, _ = _recall(workdir / "full" / "hnsw_index.bin", y, list(range(len(y))), y.shape[1])
+    print(f"recall@10 at ef 100: incremental {r_inc:.4f}, full rebuild {r_full:.4f}")
+    assert abs(r_inc - r_full) <= 0.01, (r_inc, r_full)
+
+
+def test_incremental_refuses_a_changed_config(workdir):
+    trainer("train", "--config", workdir / "trainer.yml")
+    (workdir / "changed.yml").write_text((workdir / "trainer.yml").read_text().replace("M: 32", "M: 16"))
+    p = trainer("train", "--config", workdir / "changed.yml", "--incremental", check=False)
+    assert p.returncode == 2 and "index (space, M, ef_construction)" in p.stderr and "full retrain" in p.stderr
+    fresh = (workdir / "trainer.yml").read_text().replace(f"output_dir: {workdir}/models", f"output_dir: {workdir}/none")
+    (workdir / "fresh.yml").write_text(fresh)
+    p = trainer("train", "--config", workdir / "fresh.yml", "--incremental", check=False)
+    assert p.returncode == 2 and "no saved model" in p.stderr

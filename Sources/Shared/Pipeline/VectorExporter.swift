@@ -24,4 +24,24 @@ public enum VectorExporter {
         return s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\t", with: "\\t")
             .replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r")
     }
+
+    /// The inverse of `escape`.
+    static func unescape(_ s: String) -> String {
+        guard s.contains("\\") else { return s }
+        var out = ""
+        var it = s.makeIterator()
+        while let c = it.next() {
+            guard c == "\\", let e = it.next() else {
+                out.append(c)
+                continue
+            }
+            switch e {
+            case "t": out.append("\t")
+            case "n": out.append("\n")
+            case "r": out.append("\r")
+            default: out.append(e)
+            }
+        }
+        return out
+    }
 }

@@ -26,6 +26,8 @@ public struct TrainingMetadata: Codable, Sendable {
     public var peakRSSBytes: Int
     public var index: IndexParameters
     public var parentModel: String?
+    /// For incremental runs: how many items were added, updated and deleted.
+    public var changes: [String: Int]?
     public var artifacts: [String: String]
     public var config: TrainerConfig
 }
@@ -67,29 +69,57 @@ public enum TrainingRun {
         logger.info("index built", metadata: ["space": "\(space.rawValue)", "M": "\(config.index.M)",
                                               "ef_construction": "\(config.index.efConstruction)", "threads": "\(threads)",
                                               "peak_rss_mib": "\(peakRSS() >> 20)"])
+        let needs = CatalogLoader.Needs(config: config)
+        let state = ItemState(ids: catalog.ids, fingerprints: ItemState.fingerprints(catalog, columns: needs.all),
+                              deleted: [Bool](repeating: false, count: catalog.count))
+        try publish(Artifacts(state: state, vectors: vectors, weights: weights, pipeline: pipeline, index: index,
+                              projector: (catalog, vectors, weights), parentModel: nil, changes: nil),
+                    config: config, space: space, timings: &timings, logger: logger)
+        return Summary(items: catalog.count, dimension: pipeline.dimension, folder: config.export.outputDir, timings: timings)
+    }
+
+    /// Everything a run leaves in the output folder.
+    struct Artifacts {
+        var state: ItemState
+        /// One row per label (deleted labels keep their last vector).
+        var vectors: [Float]
+        var weights: [Double]
+        var pipeline: FeaturePipeline
+        var index: HNSWIndex
+        /// The current catalog with its vectors, for the projector.
+        var projector: (catalog: Catalog, vectors: [Float], weights: [Double])
+        var parentModel: String?
+        var changes: [String: Int]?
+    }
+
+    /// Writes every artifact into a staging folder, then moves them into place together.
+    static func publish(_ a: Artifacts, config: TrainerConfig, space: Space, timings: inout [String: Double], logger: Logger) throws {
         let folder = config.export.outputDir
         let staging = folder + "/.staging-\(getpid())"
         let fm = FileManager.default
         try fm.createDirectory(atPath: staging, withIntermediateDirectories: true)
         do {
-            try timed("write") {
-                try VectorExporter.write(folder: staging, ids: catalog.ids, vectors: vectors, dimension: pipeline.dimension,
-                                         weights: weights, pipeline: pipeline)
-                try index.save(to: staging + "/hnsw_index.bin")
-                if config.export.tensorboard.enabled {
-                    let points = try ProjectorExporter.write(folder: staging + "/tb_projector", catalog: catalog,
-                                                             idColumn: config.input.idColumn, vectors: vectors,
-                                                             dimension: pipeline.dimension, weights: weights,
-                                                             config: config.export.tensorboard, seed: config.seed)
-                    if points < catalog.count {
-                        logger.warning("projector sampled", metadata: ["points": "\(points)", "items": "\(catalog.count)",
-                                                                       "max_points": "\(config.export.tensorboard.maxPoints)"])
-                    } else {
-                        logger.info("projector written", metadata: ["points": "\(points)"])
-                    }
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try VectorExporter.write(folder: staging, ids: a.state.ids, vectors: a.vectors, dimension: a.pipeline.dimension,
+                                     weights: a.weights, pipeline: a.pipeline)
+            try FileIO.writeAtomically(a.state.tsv().utf8, to: staging + "/item_state.tsv")
+            try a.index.save(to: staging + "/hnsw_index.bin")
+            if config.export.tensorboard.enabled {
+                let p = a.projector
+                let points = try ProjectorExporter.write(folder: staging + "/tb_projector", catalog: p.catalog,
+                                                         idColumn: config.input.idColumn, vectors: p.vectors,
+                                                         dimension: a.pipeline.dimension, weights: p.weights,
+                                                         config: config.export.tensorboard, seed: config.seed)
+                if points < p.catalog.count {
+                    logger.warning("projector sampled", metadata: ["points": "\(points)", "items": "\(p.catalog.count)",
+                                                                   "max_points": "\(config.export.tensorboard.maxPoints)"])
+                } else {
+                    logger.info("projector written", metadata: ["points": "\(points)"])
                 }
             }
-            let names = ["hnsw_index.bin", "labels.tsv", "vectors.npy", "item_weights.npy", "pipeline.json"]
+            timings["write"] = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+            logger.info("phase done", metadata: ["phase": "write", "seconds": "\(String(format: "%.3f", timings["write"]!))"])
+            let names = ["hnsw_index.bin", "labels.tsv", "vectors.npy", "item_weights.npy", "pipeline.json", "item_state.tsv"]
             var hashes: [String: String] = [:]
             for n in names { hashes[n] = try sha256(file: staging + "/" + n) }
             var inputs: [String: String] = ["features": try sha256(file: config.input.features)]
@@ -98,15 +128,14 @@ public enum TrainingRun {
                 .map { String(format: "%02x", $0) }.joined()
             let meta = TrainingMetadata(
                 trainerVersion: trainerVersion, modelVersion: config.modelVersion, dataVersion: dataVersion, inputs: inputs,
-                gitCommit: gitCommit(), seed: config.seed, itemCount: catalog.count, vectorDimension: pipeline.dimension,
-                timingsSeconds: timings, peakRSSBytes: peakRSS(),
-                index: .init(space: space.rawValue, M: config.index.M, efConstruction: index.efConstruction,
-                             seed: UInt64(config.seed), levelHistogram: index.statistics().levelHistogram),
-                parentModel: nil, artifacts: hashes, config: config)
+                gitCommit: gitCommit(), seed: config.seed, itemCount: a.index.count - a.index.deletedCount,
+                vectorDimension: a.pipeline.dimension, timingsSeconds: timings, peakRSSBytes: peakRSS(),
+                index: .init(space: space.rawValue, M: config.index.M, efConstruction: a.index.efConstruction,
+                             seed: UInt64(config.seed), levelHistogram: a.index.statistics().levelHistogram),
+                parentModel: a.parentModel, changes: a.changes, artifacts: hashes, config: config)
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-            let data = try enc.encode(meta)
-            try FileIO.writeAtomically(data, to: staging + "/training_metadata.json")
+            try FileIO.writeAtomically(try enc.encode(meta), to: staging + "/training_metadata.json")
             // Everything exists: move it into place (each rename is atomic).
             for n in names + ["training_metadata.json"] {
                 guard rename(staging + "/" + n, folder + "/" + n) == 0 else {
@@ -125,7 +154,6 @@ public enum TrainingRun {
             try? fm.removeItem(atPath: staging)
             throw error
         }
-        return Summary(items: catalog.count, dimension: pipeline.dimension, folder: folder, timings: timings)
     }
 
     static func sha256(file path: String) throws -> String {

@@ -1,0 +1,126 @@
+import Dispatch
+import Foundation
+import HNSW
+import Logging
+
+/// The saved model and the configuration disagree: an incremental run is impossible (exit code 2).
+public struct ModelMismatch: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var description: String { message }
+}
+
+extension TrainingRun {
+    /// Updates the saved model with the current inputs: new ids are vectorised with the saved pipeline
+    /// (not refitted) and added with the next labels, changed items are updated in place, and ids gone
+    /// from the input are marked deleted (when `incremental.delete_missing`).
+    public static func runIncremental(config: TrainerConfig, threads: Int, logger: Logger) throws -> Summary {
+        let folder = config.export.outputDir
+        var timings: [String: Double] = [:]
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let metaPath = folder + "/training_metadata.json"
+        guard let metaData = FileManager.default.contents(atPath: metaPath) else {
+            throw ModelMismatch(message: "\(metaPath): no saved model to update; run a full training first (trainer train without --incremental)")
+        }
+        let previous: TrainingMetadata
+        do { previous = try JSONDecoder().decode(TrainingMetadata.self, from: metaData) } catch {
+            throw ModelMismatch(message: "\(metaPath): not readable training metadata (\(error)); run a full training")
+        }
+        try checkCompatible(previous.config, config, path: metaPath)
+        let pipeline = try FeaturePipeline.load(path: folder + "/pipeline.json")
+        var state = try ItemState.load(path: folder + "/item_state.tsv")
+        guard let space = Space(rawValue: config.index.space) else { throw InputError("unknown space \(config.index.space)") }
+        let index: HNSWIndex
+        do { index = try HNSWIndex.load(path: folder + "/hnsw_index.bin", space: space, dim: pipeline.dimension, seed: UInt64(config.seed)) }
+        catch { throw InputError("\(error)") }
+        let oldVectors: FloatMatrix, oldWeights: FloatMatrix
+        do {
+            oldVectors = try NPY.read(path: folder + "/vectors.npy")
+            oldWeights = try NPY.read(path: folder + "/item_weights.npy")
+        } catch { throw InputError("\(error)") }
+        guard index.count == state.ids.count, oldVectors.rows == state.ids.count, oldVectors.cols == pipeline.dimension,
+              oldWeights.rows == state.ids.count else {
+            throw ModelMismatch(message: "\(folder): the saved artifacts disagree (index \(index.count), item state \(state.ids.count), vectors \(oldVectors.rows)×\(oldVectors.cols)); run a full training")
+        }
+        let catalog = try CatalogLoader.load(config: config)
+        let (fresh, freshWeights) = try pipeline.transform(catalog)
+        let fingerprints = ItemState.fingerprints(catalog, columns: CatalogLoader.Needs(config: config).all)
+        timings["load"] = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+
+        let t1 = DispatchTime.now().uptimeNanoseconds
+        let d = pipeline.dimension
+        var labelOf: [String: Int] = [:]
+        for (i, id) in state.ids.enumerated() { labelOf[id] = i }
+        var vectors = oldVectors.values
+        var weights = oldWeights.values.map(Double.init)
+        var newRows: [Int] = []
+        var updated = 0, deleted = 0
+        var present = [Bool](repeating: false, count: state.ids.count)
+        for r in 0..<catalog.count {
+            guard let label = labelOf[catalog.ids[r]] else {
+                newRows.append(r)
+                continue
+            }
+            present[label] = true
+            let row = Array(fresh[(r * d)..<((r + 1) * d)])
+            if state.fingerprints[label] != fingerprints[r] || state.deleted[label] {
+                try row.withUnsafeBufferPointer { try index.update(label: UInt64(label), vector: $0) }
+                vectors.replaceSubrange((label * d)..<((label + 1) * d), with: row)
+                weights[label] = freshWeights[r]
+                state.fingerprints[label] = fingerprints[r]
+                state.deleted[label] = false
+                updated += 1
+            }
+        }
+        if config.incrementalDeleteMissing {
+            for label in present.indices where !present[label] && !state.deleted[label] {
+                try index.markDeleted(UInt64(label))
+                state.deleted[label] = true
+                deleted += 1
+            }
+        }
+        if !newRows.isEmpty {
+            let first = state.ids.count
+            try index.resize(capacity: max(index.capacity, first + newRows.count))
+            var rows: [Float] = []
+            rows.reserveCapacity(newRows.count * d)
+            for r in newRows {
+                rows += fresh[(r * d)..<((r + 1) * d)]
+                state.ids.append(catalog.ids[r])
+                state.fingerprints.append(fingerprints[r])
+                state.deleted.append(false)
+                weights.append(freshWeights[r])
+            }
+            vectors += rows
+            try rows.withUnsafeBufferPointer {
+                try index.add(rows: $0, labels: (first..<(first + newRows.count)).map(UInt64.init), options: BuildOptions(threads: threads))
+            }
+        }
+        timings["index"] = Double(DispatchTime.now().uptimeNanoseconds - t1) * 1e-9
+        let changes = ["added": newRows.count, "updated": updated, "deleted": deleted]
+        logger.info("incremental update", metadata: changes.mapValues { "\($0)" })
+        try publish(Artifacts(state: state, vectors: vectors, weights: weights, pipeline: pipeline, index: index,
+                              projector: (catalog, fresh, freshWeights), parentModel: previous.artifacts["hnsw_index.bin"],
+                              changes: changes),
+                    config: config, space: space, timings: &timings, logger: logger)
+        return Summary(items: index.count - index.deletedCount, dimension: d, folder: folder, timings: timings)
+    }
+
+    /// The pipeline and index settings must equal the saved model's.
+    static func checkCompatible(_ saved: TrainerConfig, _ now: TrainerConfig, path: String) throws {
+        var differing: [String] = []
+        if saved.seed != now.seed { differing.append("seed") }
+        if saved.input.idColumn != now.input.idColumn { differing.append("input.id_column") }
+        if saved.features != now.features { differing.append("features") }
+        if saved.cleaning != now.cleaning { differing.append("cleaning") }
+        if saved.scaling != now.scaling { differing.append("scaling") }
+        if saved.onehot != now.onehot { differing.append("onehot") }
+        if saved.targetEncoding != now.targetEncoding { differing.append("target_encoding") }
+        if saved.weighting != now.weighting { differing.append("weighting") }
+        if saved.index.space != now.index.space || saved.index.M != now.index.M || saved.index.efConstruction != now.index.efConstruction {
+            differing.append("index (space, M, ef_construction)")
+        }
+        if !differing.isEmpty {
+            throw ModelMismatch(message: "the configuration differs from the saved model in \(differing.joined(separator: ", ")) (\(path)); run a full retrain: trainer train without --incremental")
+        }
+    }
+}
