@@ -14,11 +14,15 @@ public struct BuildOptions: Sendable {
     /// Largest insertion batch (deterministic mode). Part of the output's identity: the same
     /// batch size gives the same graph for any thread count.
     public var batchSize: Int
+    /// Called on the calling thread after each batch with (elements inserted, elements to insert).
+    public var progress: (@Sendable (Int, Int) -> Void)?
 
-    public init(threads: Int = 1, mode: BuildMode = .deterministic, batchSize: Int = 128) {
+    public init(threads: Int = 1, mode: BuildMode = .deterministic, batchSize: Int = 128,
+                progress: (@Sendable (Int, Int) -> Void)? = nil) {
         self.threads = max(threads, 1)
         self.mode = mode
         self.batchSize = max(batchSize, 1)
+        self.progress = progress
     }
 }
 
@@ -57,7 +61,7 @@ extension HNSWIndex {
         count = start + fresh.count
         switch options.mode {
         case .deterministic:
-            insertBatches(start..<count, maxBatch: options.batchSize, threads: options.threads)
+            insertBatches(start..<count, maxBatch: options.batchSize, threads: options.threads, progress: options.progress)
         case .locked:
             insertLocked(start..<count, threads: options.threads)
         }
@@ -108,7 +112,7 @@ extension HNSWIndex {
     }
 
     /// Deterministic insertion of the prepared records `range` by batches with prefix doubling.
-    func insertBatches(_ range: Range<Int>, maxBatch: Int, threads: Int) {
+    func insertBatches(_ range: Range<Int>, maxBatch: Int, threads: Int, progress: (@Sendable (Int, Int) -> Void)? = nil) {
         var start = range.lowerBound
         let end = range.upperBound
         if entryPoint == nil, start < end {
@@ -137,6 +141,7 @@ extension HNSWIndex {
                 maxLevel = level(UInt32(start))
             }
             start += size
+            progress?(start - range.lowerBound, range.count)
         }
     }
 

@@ -24,6 +24,9 @@ struct TrainCommand: ParsableCommand {
         do {
             summary = incremental ? try TrainingRun.runIncremental(config: cfg, threads: threads, logger: logger)
                                   : try TrainingRun.run(config: cfg, threads: threads, logger: logger)
+        } catch let e as ArtifactError {
+            logger.error("run failed", metadata: ["error": "\(e.message)"])
+            throw CLIError.runtime(e.message)
         } catch let e as ModelMismatch {
             logger.error("run failed", metadata: ["error": "\(e.message)"])
             throw CLIError.usage(e.message)

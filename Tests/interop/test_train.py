@@ -26,8 +26,10 @@ def test_sample_run_writes_consistent_artifacts(workdir):
     m = workdir / "models"
     meta = json.loads((m / "training_metadata.json").read_text())
     x = np.load(m / "vectors.npy")
-    assert x.shape == (1000, meta["vectorDimension"]) and meta["itemCount"] == 1000
+    # 3 numeric + process (7 values and missing) + material (8) + 2 target-encoded columns
+    assert x.shape == (1000, 21) and meta["vectorDimension"] == 21 and meta["itemCount"] == 1000
     assert all(np.var(x[:, j]) > 0 for j in range(x.shape[1]))
+    assert "tb_projector/vectors.tsv" in meta["artifacts"]
     for name, digest in meta["artifacts"].items():
         assert sha(m / name) == digest, name
     assert meta["dataVersion"] and meta["gitCommit"] and meta["index"]["M"] == 32
@@ -53,11 +55,18 @@ def test_sample_run_writes_consistent_artifacts(workdir):
 
 
 def test_three_runs_are_byte_identical(workdir):
-    digests = []
+    digests, similarities = [], []
     for _ in range(3):
         trainer("train", "--config", workdir / "trainer.yml")
         digests.append([sha(workdir / "models" / n) for n in ("hnsw_index.bin", "vectors.npy", "pipeline.json")])
+        x = np.load(workdir / "models" / "vectors.npy")
+        index = hnswlib.Index(space="cosine", dim=x.shape[1])
+        index.load_index(str(workdir / "models" / "hnsw_index.bin"))
+        index.set_ef(100)
+        _, dist = index.knn_query(x, k=10)
+        similarities.append(np.sort((1 - dist).ravel()))
     assert digests[0] == digests[1] == digests[2]
+    assert np.array_equal(similarities[0], similarities[1]) and np.array_equal(similarities[1], similarities[2])
 
 
 def test_failed_run_leaves_previous_artifacts(workdir):
@@ -174,3 +183,43 @@ def test_incremental_refuses_a_changed_config(workdir):
     (workdir / "fresh.yml").write_text(fresh)
     p = trainer("train", "--config", workdir / "fresh.yml", "--incremental", check=False)
     assert p.returncode == 2 and "no saved model" in p.stderr
+
+
+@pytest.mark.parametrize("change,code,words", [
+    (lambda t: t.replace("features: ", "features: /nope/"), 3, ["/nope/", "cannot open"]),
+    (lambda t: t.replace("numeric: [lead_time_days,", "numeric: [no_such_column, lead_time_days,"), 3, ["no_such_column"]),
+    (lambda t: t.replace("  features: ", "  feature_table: "), 2, ["input.features: is required"]),
+    (lambda t: t.replace("scaling: standard", "scaling: standard\nscailing: robust"), 2, ["scailing: unknown key"]),
+])
+def test_train_config_and_input_errors(workdir, change, code, words):
+    (workdir / "bad.yml").write_text(change((workdir / "trainer.yml").read_text()))
+    p = trainer("train", "--config", workdir / "bad.yml", check=False)
+    assert p.returncode == code, p.stderr
+    for w in words:
+        assert w in p.stderr, p.stderr
+    assert not (workdir / "models").exists()
+
+
+@pytest.mark.parametrize("edit,words", [
+    (lambda df: df.assign(unit_cost=df.unit_cost.where(df.index != 5, -3.0)), ["unit_cost", "ITM-0000005", "negative"]),
+    (lambda df: df.assign(item_id=df.item_id.where(df.index != 9, "ITM-0000001")), ["ITM-0000001", "more than once"]),
+    (lambda df: df.assign(lead_time_days=df.lead_time_days.astype(float).where(df.index != 2, float("inf"))), ["lead_time_days", "ITM-0000002"]),
+    (lambda df: df.iloc[0:0], ["empty"]),
+])
+def test_train_data_errors(workdir, edit, words):
+    import pandas as pd, pyarrow as pa, pyarrow.parquet as pq
+    df = pq.read_table(workdir / "data/sample/features.parquet").to_pandas()
+    pq.write_table(pa.Table.from_pandas(edit(df), preserve_index=False), workdir / "data/sample/features.parquet")
+    p = trainer("train", "--config", workdir / "trainer.yml", check=False)
+    assert p.returncode == 3, p.stderr
+    for w in words:
+        assert w in p.stderr, p.stderr
+
+
+def test_unwritable_output_is_a_runtime_error(workdir):
+    (workdir / "blocked").write_text("a file where the output folder should be")
+    text = (workdir / "trainer.yml").read_text().replace(f"output_dir: {workdir}/models", f"output_dir: {workdir}/blocked")
+    (workdir / "blocked.yml").write_text(text)
+    p = trainer("train", "--config", workdir / "blocked.yml", check=False)
+    assert p.returncode == 1 and "blocked" in p.stderr, p.stderr
+    assert (workdir / "blocked").read_text().startswith("a file")

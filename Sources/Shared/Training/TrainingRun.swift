@@ -4,6 +4,12 @@ import Foundation
 import HNSW
 import Logging
 
+/// Artifacts could not be written (exit code 1); names the path and the reason.
+public struct ArtifactError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var description: String { message }
+}
+
 /// What `trainer train` records about a run (`models/training_metadata.json`).
 public struct TrainingMetadata: Codable, Sendable {
     public struct IndexParameters: Codable, Sendable {
@@ -63,7 +69,9 @@ public enum TrainingRun {
                                   seed: UInt64(config.seed))
         try timed("index") {
             try vectors.withUnsafeBufferPointer {
-                try index.add(rows: $0, labels: (0..<catalog.count).map(UInt64.init), options: BuildOptions(threads: threads))
+                let progress = ProgressReporter(phase: "index", logger: logger)
+                try index.add(rows: $0, labels: (0..<catalog.count).map(UInt64.init),
+                              options: BuildOptions(threads: threads, progress: { progress.update($0, $1) }))
             }
         }
         logger.info("index built", metadata: ["space": "\(space.rawValue)", "M": "\(config.index.M)",
@@ -97,7 +105,15 @@ public enum TrainingRun {
         let folder = config.export.outputDir
         let staging = folder + "/.staging-\(getpid())"
         let fm = FileManager.default
-        try fm.createDirectory(atPath: staging, withIntermediateDirectories: true)
+        var isDirectory: ObjCBool = false
+        if fm.fileExists(atPath: folder, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw ArtifactError(message: "\(folder): export.output_dir exists and is not a folder; nothing was written")
+        }
+        do {
+            try fm.createDirectory(atPath: staging, withIntermediateDirectories: true)
+        } catch {
+            throw ArtifactError(message: "\(folder): cannot create the output folder (\((error as NSError).localizedDescription)); nothing was written")
+        }
         do {
             let t0 = DispatchTime.now().uptimeNanoseconds
             try VectorExporter.write(folder: staging, ids: a.state.ids, vectors: a.vectors, dimension: a.pipeline.dimension,
@@ -122,6 +138,11 @@ public enum TrainingRun {
             let names = ["hnsw_index.bin", "labels.tsv", "vectors.npy", "item_weights.npy", "pipeline.json", "item_state.tsv"]
             var hashes: [String: String] = [:]
             for n in names { hashes[n] = try sha256(file: staging + "/" + n) }
+            if config.export.tensorboard.enabled {
+                for n in ["vectors.tsv", "metadata.tsv", "projector_config.pbtxt", "projector_config.json"] {
+                    hashes["tb_projector/" + n] = try sha256(file: staging + "/tb_projector/" + n)
+                }
+            }
             var inputs: [String: String] = ["features": try sha256(file: config.input.features)]
             if let m = config.input.itemMetadata { inputs["item_metadata"] = try sha256(file: m) }
             let dataVersion = SHA256.hash(data: Data(inputs.sorted { $0.key < $1.key }.map { $0.value }.joined().utf8))
@@ -150,9 +171,15 @@ public enum TrainingRun {
                 if hadOld { try? fm.removeItem(atPath: old) }
             }
             try? fm.removeItem(atPath: staging)
+        } catch let e as InputError {
+            try? fm.removeItem(atPath: staging)
+            throw ArtifactError(message: e.message)
+        } catch let e as ArtifactError {
+            try? fm.removeItem(atPath: staging)
+            throw e
         } catch {
             try? fm.removeItem(atPath: staging)
-            throw error
+            throw ArtifactError(message: "\(folder): writing the artifacts failed: \(error); the previous artifacts are untouched")
         }
     }
 
