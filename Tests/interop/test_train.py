@@ -223,3 +223,23 @@ def test_unwritable_output_is_a_runtime_error(workdir):
     p = trainer("train", "--config", workdir / "blocked.yml", check=False)
     assert p.returncode == 1 and "blocked" in p.stderr, p.stderr
     assert (workdir / "blocked").read_text().startswith("a file")
+
+
+def test_failed_save_restores_every_previous_artifact(workdir):
+    """An artifact that cannot be replaced (made immutable with chattr, which even root cannot
+    rename) fails the run after other artifacts were already swapped; every one is put back."""
+    import subprocess
+    trainer("train", "--config", workdir / "trainer.yml")
+    m = workdir / "models"
+    names = ("hnsw_index.bin", "labels.tsv", "vectors.npy", "pipeline.json", "item_state.tsv", "training_metadata.json")
+    before = {n: sha(m / n) for n in names}
+    if subprocess.run(["chattr", "+i", str(m / "item_state.tsv")], capture_output=True).returncode != 0:
+        pytest.skip("chattr is not available on this filesystem")
+    try:
+        (workdir / "other.yml").write_text((workdir / "trainer.yml").read_text().replace("seed: 42", "seed: 43"))
+        p = trainer("train", "--config", workdir / "other.yml", check=False)
+    finally:
+        subprocess.run(["chattr", "-i", str(m / "item_state.tsv")])
+    assert p.returncode == 1 and "item_state.tsv" in p.stderr and "untouched" in p.stderr, p.stderr
+    assert {n: sha(m / n) for n in names} == before
+    assert not [f for f in os.listdir(m) if f.startswith(".staging")]

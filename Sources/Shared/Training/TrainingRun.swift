@@ -157,11 +157,32 @@ public enum TrainingRun {
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             try FileIO.writeAtomically(try enc.encode(meta), to: staging + "/training_metadata.json")
-            // Everything exists: move it into place (each rename is atomic).
+            // Everything exists: move it into place. The old files are set aside first and put back
+            // if any move fails, so the folder never mixes artifacts of two runs.
+            let backup = staging + "/previous"
+            try fm.createDirectory(atPath: backup, withIntermediateDirectories: true)
+            var moved: [String] = []
+            var setAside: [String] = []
+            func rollBack() {
+                for n in moved { rename(folder + "/" + n, staging + "/" + n) }
+                for n in setAside { rename(backup + "/" + n, folder + "/" + n) }
+            }
             for n in names + ["training_metadata.json"] {
-                guard rename(staging + "/" + n, folder + "/" + n) == 0 else {
-                    throw InputError("\(folder)/\(n): cannot move the new artifact into place: \(String(cString: strerror(errno)))")
+                let target = folder + "/" + n
+                if fm.fileExists(atPath: target) {
+                    guard rename(target, backup + "/" + n) == 0 else {
+                        let reason = String(cString: strerror(errno))
+                        rollBack()
+                        throw ArtifactError(message: "\(target): cannot replace the previous artifact (\(reason)); the previous artifacts are untouched")
+                    }
+                    setAside.append(n)
                 }
+                guard rename(staging + "/" + n, target) == 0 else {
+                    let reason = String(cString: strerror(errno))
+                    rollBack()
+                    throw ArtifactError(message: "\(target): cannot move the new artifact into place (\(reason)); the previous artifacts are untouched")
+                }
+                moved.append(n)
             }
             if config.export.tensorboard.enabled {
                 let target = folder + "/tb_projector", old = folder + "/.tb_projector-old-\(getpid())"
