@@ -16,13 +16,13 @@ run: build
 	$(TRAINER) train --config config/trainer.yml
 
 test: build venv
-	$(MAKE) unit-test
-	$(MAKE) interop
+	@$(MAKE) --no-print-directory unit-test
+	$(MAKE) --no-print-directory interop
 
 deps: apt venv
 
 apt:
-	missing=""
+	@missing=""
 	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done
 	if [ -n "$$missing" ]; then
 		echo "installing:$$missing"
@@ -31,7 +31,7 @@ apt:
 	fi
 
 $(VENV)/.installed: requirements-interop.txt
-	$(MAKE) apt
+	@$(MAKE) --no-print-directory apt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -r requirements-interop.txt
