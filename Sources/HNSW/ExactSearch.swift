@@ -69,4 +69,15 @@ public enum ExactSearch {
         }
         return out
     }
+
+    /// Recall: the share of each truth row (row numbers = labels) found in the matching result row.
+    public static func recall(_ found: [[Neighbor]], truth: [[Int]]) -> Double {
+        var hits = 0, total = 0
+        for (i, r) in found.enumerated() {
+            let want = Set(truth[i])
+            hits += r.filter { want.contains(Int($0.label)) }.count
+            total += truth[i].count
+        }
+        return Double(hits) / Double(max(total, 1))
+    }
 }

@@ -20,9 +20,15 @@ public struct GraphStatistics: Equatable, Sendable {
 
 extension HNSWIndex {
     /// Level histogram, degree statistics per layer and layer-0 reachability from the entry point.
-    public func statistics() -> GraphStatistics {
+    /// Elements per level (index = level); cheap, no graph walk.
+    public var levelHistogram: [Int] {
         var histogram = [Int](repeating: 0, count: max(maxLevel + 1, 0))
         for i in 0..<count { histogram[Int(levels[i])] += 1 }
+        return histogram
+    }
+
+    public func statistics() -> GraphStatistics {
+        let histogram = levelHistogram
         var layers: [LayerDegrees] = []
         for layer in 0..<histogram.count {
             var nodes = 0, minD = Int.max, maxD = 0, sum = 0

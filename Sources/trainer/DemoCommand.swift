@@ -32,10 +32,8 @@ struct DemoCommand: ParsableCommand {
             q.values.withUnsafeBufferPointer { ExactSearch.knn(base: b, queries: $0, dim: dim, k: 10, space: .cosine, threads: t) }
         }
         let found = try q.values.withUnsafeBufferPointer { try loaded.searchBatch($0, k: 10, ef: 100, threads: t) }
-        var hits = 0
-        for (i, r) in found.enumerated() { hits += r.filter { truth[i].contains(Int($0.label)) }.count }
         print("wrote \(vpath) and \(ipath)")
         print(String(format: "built %d × %d cosine index in %.2f s on %d threads; recall@10 at ef 100 = %.4f",
-                     rows, dim, secs, t, Double(hits) / Double(500 * 10)))
+                     rows, dim, secs, t, ExactSearch.recall(found, truth: truth)))
     }
 }

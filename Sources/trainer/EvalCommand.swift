@@ -45,12 +45,7 @@ struct EvalCommand: ParsableCommand {
             let t0 = now()
             let found = try q.values.withUnsafeBufferPointer { try idx.searchBatch($0, k: k, ef: e, threads: 1) }
             let secs = now() - t0
-            var hits = 0
-            for (i, row) in found.enumerated() {
-                let want = Set(truth[i])
-                hits += row.filter { want.contains(Int($0.label)) }.count
-            }
-            let recall = Double(hits) / Double(max(q.rows * min(k, base.rows), 1))
+            let recall = ExactSearch.recall(found, truth: truth)
             let qps = Double(q.rows) / max(secs, 1e-9)
             if json {
                 print("{\"ef\": \(e), \"k\": \(k), \"recall\": \(recall), \"qps\": \(qps), \"queries\": \(q.rows)}")

@@ -45,12 +45,5 @@ func temporaryPath(_ name: String) -> String {
 func fileBytes(_ path: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) }
 func writeBytes(_ bytes: [UInt8], _ path: String) throws { try Data(bytes).write(to: URL(fileURLWithPath: path)) }
 
-/// Mean recall: the share of each truth row found in the matching result row.
-func recall(_ found: [[Neighbor]], _ truth: [[Int]]) -> Double {
-    var hits = 0, total = 0
-    for (i, r) in found.enumerated() {
-        hits += r.filter { truth[i].contains(Int($0.label)) }.count
-        total += truth[i].count
-    }
-    return Double(hits) / Double(max(total, 1))
-}
+/// Mean recall of result rows against truth rows.
+func recall(_ found: [[Neighbor]], _ truth: [[Int]]) -> Double { ExactSearch.recall(found, truth: truth) }

@@ -1,3 +1,35 @@
+/// Unsigned LEB128 varints and zigzag signed values, shared by the Thrift compact protocol and the
+/// Parquet encodings.
+enum LEB128 {
+    /// Reads a varint at `pos`, advancing it; at most 10 bytes, never past the buffer.
+    static func read(_ buf: UnsafeRawBufferPointer, _ pos: inout Int) throws -> UInt64 {
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            guard pos < buf.count else { throw DecodeError("a varint runs past the end of the data at byte \(pos)") }
+            let b = buf[pos]
+            pos += 1
+            guard shift < 64 else { throw DecodeError("a varint is longer than 10 bytes (at byte \(pos))") }
+            result |= UInt64(b & 0x7F) << shift
+            if b & 0x80 == 0 { return result }
+            shift += 7
+        }
+    }
+
+    static func unzigzag(_ v: UInt64) -> Int64 { Int64(bitPattern: (v >> 1) ^ (0 &- (v & 1))) }
+
+    static func zigzag(_ v: Int64) -> UInt64 { UInt64(bitPattern: (v << 1) ^ (v >> 63)) }
+
+    static func append(_ v: UInt64, to out: inout [UInt8]) {
+        var v = v
+        while v >= 0x80 {
+            out.append(UInt8(v & 0x7F) | 0x80)
+            v >>= 7
+        }
+        out.append(UInt8(v))
+    }
+}
+
 /// Little helpers over untrusted byte buffers: every read is bounds-checked.
 struct ByteCursor {
     let buf: UnsafeRawBufferPointer
@@ -7,24 +39,9 @@ struct ByteCursor {
 
     var remaining: Int { buf.count - pos }
 
-    mutating func uleb() throws -> UInt64 {
-        var result: UInt64 = 0
-        var shift: UInt64 = 0
-        while true {
-            guard pos < buf.count else { throw DecodeError("a varint runs past the end of the page") }
-            let b = buf[pos]
-            pos += 1
-            guard shift < 64 else { throw DecodeError("a varint is longer than 10 bytes") }
-            result |= UInt64(b & 0x7F) << shift
-            if b & 0x80 == 0 { return result }
-            shift += 7
-        }
-    }
+    mutating func uleb() throws -> UInt64 { try LEB128.read(buf, &pos) }
 
-    mutating func zigzag() throws -> Int64 {
-        let v = try uleb()
-        return Int64(bitPattern: (v >> 1) ^ (0 &- (v & 1)))
-    }
+    mutating func zigzag() throws -> Int64 { LEB128.unzigzag(try uleb()) }
 
     mutating func u32() throws -> UInt32 {
         guard remaining >= 4 else { throw DecodeError("a 4-byte length runs past the end of the page") }

@@ -197,12 +197,7 @@ public enum ParquetWriter {
         if values.isEmpty { return [] }
         let groups = (values.count + 7) / 8
         var out: [UInt8] = []
-        var header = UInt64(groups) << 1 | 1
-        while header >= 0x80 {
-            out.append(UInt8(header & 0x7F) | 0x80)
-            header >>= 7
-        }
-        out.append(UInt8(header))
+        LEB128.append(UInt64(groups) << 1 | 1, to: &out)
         var packed = [UInt8](repeating: 0, count: groups * width)
         var bit = 0
         for v in values {

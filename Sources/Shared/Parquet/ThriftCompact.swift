@@ -23,22 +23,9 @@ struct ThriftReader {
         return bytes[pos]
     }
 
-    mutating func varint() throws -> UInt64 {
-        var result: UInt64 = 0
-        var shift: UInt64 = 0
-        while true {
-            let b = try byte()
-            guard shift < 64 else { throw DecodeError("Thrift varint longer than 10 bytes at byte \(pos)") }
-            result |= UInt64(b & 0x7F) << shift
-            if b & 0x80 == 0 { return result }
-            shift += 7
-        }
-    }
+    mutating func varint() throws -> UInt64 { try LEB128.read(bytes, &pos) }
 
-    mutating func zigzag() throws -> Int64 {
-        let v = try varint()
-        return Int64(bitPattern: (v >> 1) ^ (0 &- (v & 1)))
-    }
+    mutating func zigzag() throws -> Int64 { LEB128.unzigzag(try varint()) }
 
     mutating func i32() throws -> Int32 {
         let v = try zigzag()
@@ -184,16 +171,9 @@ struct ThriftWriter {
     private(set) var bytes: [UInt8] = []
     private var lastIDs: [Int16] = [0]
 
-    mutating func varint(_ v: UInt64) {
-        var v = v
-        while v >= 0x80 {
-            bytes.append(UInt8(v & 0x7F) | 0x80)
-            v >>= 7
-        }
-        bytes.append(UInt8(v))
-    }
+    mutating func varint(_ v: UInt64) { LEB128.append(v, to: &bytes) }
 
-    mutating func zigzag(_ v: Int64) { varint(UInt64(bitPattern: (v << 1) ^ (v >> 63))) }
+    mutating func zigzag(_ v: Int64) { varint(LEB128.zigzag(v)) }
 
     private mutating func field(_ id: Int16, _ type: UInt8) {
         let delta = id - lastIDs[lastIDs.count - 1]

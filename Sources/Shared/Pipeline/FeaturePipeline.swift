@@ -90,12 +90,11 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
             teBlocks = fittedTE.map(\.1)
         }
         let dimension = numeric.count + onehot.reduce(0) { $0 + $1.width } + targetEncoded.count
-        var pipeline = FeaturePipeline(formatVersion: formatVersion, seed: config.seed, idColumn: config.input.idColumn,
+        let pipeline = FeaturePipeline(formatVersion: formatVersion, seed: config.seed, idColumn: config.input.idColumn,
                                        scaling: config.scaling, sampleWeightFit: config.weighting.sampleWeightFit,
                                        scaleRows: config.weighting.scaleRows, numeric: numeric, numericScalers: numericScalers,
                                        onehot: onehot, targetColumn: config.features.target, binaryClasses: binary,
                                        targetEncoded: targetEncoded, weighting: weighting, dimension: dimension)
-        pipeline.dimension = dimension
         let rows = try pipeline.assemble(catalog, numericBlocks: blocks, targetBlocks: teBlocks, weights: w, count: n)
         return (pipeline, rows, w)
     }

@@ -46,7 +46,7 @@ public enum ProjectorExporter {
         if column == "item_weight" { return String(weights[row]) }
         if column == idColumn { return clean(catalog.ids[row]) }
         switch catalog.columns[column] {
-        case .numeric(let v)?: return v[row].isNaN ? "<missing>" : clean(v[row] == v[row].rounded() && abs(v[row]) < 1e15 ? String(Int64(v[row])) : String(v[row]))
+        case .numeric(let v)?: return v[row].isNaN ? "<missing>" : clean(CatalogLoader.format(v[row]))
         case .categorical(let codes, let values)?: return codes[row] < 0 ? "<missing>" : clean(values[Int(codes[row])].description)
         case nil: throw InputError("export.tensorboard.metadata_columns: column '\(column)' is in neither input")
         }

@@ -152,7 +152,7 @@ public enum TrainingRun {
                 gitCommit: gitCommit(), seed: config.seed, itemCount: a.index.count - a.index.deletedCount,
                 vectorDimension: a.pipeline.dimension, timingsSeconds: timings, peakRSSBytes: peakRSS(),
                 index: .init(space: space.rawValue, M: config.index.M, efConstruction: a.index.efConstruction,
-                             seed: UInt64(config.seed), levelHistogram: a.index.statistics().levelHistogram),
+                             seed: UInt64(config.seed), levelHistogram: a.index.levelHistogram),
                 parentModel: a.parentModel, changes: a.changes, artifacts: hashes, config: config)
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
