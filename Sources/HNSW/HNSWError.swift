@@ -7,6 +7,7 @@ public enum HNSWError: Error, Equatable, CustomStringConvertible, Sendable {
     case capacityExceeded(capacity: Int, needed: Int)
     case io(path: String, message: String)
     case corruptFile(path: String, message: String)
+    case invalidGraph(String)
 
     public var description: String {
         switch self {
@@ -18,6 +19,7 @@ public enum HNSWError: Error, Equatable, CustomStringConvertible, Sendable {
             return "the index holds at most \(c) elements and \(n) are needed; resize it first"
         case .io(let p, let m): return "\(p): \(m)"
         case .corruptFile(let p, let m): return "\(p): not a valid hnswlib index: \(m)"
+        case .invalidGraph(let m): return "invalid shard graph: \(m)"
         }
     }
 }

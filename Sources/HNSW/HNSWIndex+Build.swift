@@ -75,14 +75,15 @@ extension HNSWIndex {
     /// `peers` are the other members of a deterministic batch: they are not in the graph yet, so
     /// they are offered as candidates by exact distance, which restores the links a sequential
     /// insertion would have made between them.
+    /// `lowestLayer` 1 builds only the upper layers (the shard merge keeps level 0 from the shards).
     func connect(_ id: UInt32, entry ep: UInt32, top: Int, scratch s: SearchScratch, locks: LockTable?,
-                 peers: Range<Int> = 0..<0) {
+                 peers: Range<Int> = 0..<0, lowestLayer: Int = 0) {
         let q = UnsafePointer(vector(id))
         let L = level(id)
         var cur = ep
         if L < top { cur = greedyDescent(q, from: ep, top: top, downTo: L, scratch: s, locks: locks) }
         var layer = min(L, top)
-        while layer >= 0 {
+        while layer >= lowestLayer {
             searchLayer(q, entry: cur, layer: layer, ef: efConstruction, scratch: s, locks: locks)
             if peers.count > 1 { offerPeers(q, id, peers, layer: layer, scratch: s) }
             drainTop(s, excluding: id)
@@ -112,7 +113,8 @@ extension HNSWIndex {
     }
 
     /// Deterministic insertion of the prepared records `range` by batches with prefix doubling.
-    func insertBatches(_ range: Range<Int>, maxBatch: Int, threads: Int, progress: (@Sendable (Int, Int) -> Void)? = nil) {
+    func insertBatches(_ range: Range<Int>, maxBatch: Int, threads: Int, progress: (@Sendable (Int, Int) -> Void)? = nil,
+                       lowestLayer: Int = 0) {
         var start = range.lowerBound
         let end = range.upperBound
         if entryPoint == nil, start < end {
@@ -133,9 +135,12 @@ extension HNSWIndex {
             guard let ep = entryPoint else { return }
             let top = maxLevel
             Parallel.forEach(count: size, threads: workers, grain: 1) { r, w in
-                for i in r { connect(UInt32(batch.lowerBound + i), entry: ep, top: top, scratch: scratches[w], locks: nil, peers: batch) }
+                for i in r {
+                    connect(UInt32(batch.lowerBound + i), entry: ep, top: top, scratch: scratches[w], locks: nil, peers: batch,
+                            lowestLayer: lowestLayer)
+                }
             }
-            applyReverseLinks(batch, threads: workers, scratches: scratches)
+            applyReverseLinks(batch, threads: workers, scratches: scratches, lowestLayer: lowestLayer)
             if size == 1, level(UInt32(start)) > maxLevel {
                 entryPoint = UInt32(start)
                 maxLevel = level(UInt32(start))
@@ -148,33 +153,40 @@ extension HNSWIndex {
     /// Offers each batch element to the lists of the neighbours it chose (older elements and batch
     /// peers). The pairs are collected before any list changes; targets are grouped and
     /// processed independently, each with its sources in id order, so the result is thread-independent.
-    func applyReverseLinks(_ batch: Range<Int>, threads: Int, scratches: [SearchScratch]) {
+    func applyReverseLinks(_ batch: Range<Int>, threads: Int, scratches: [SearchScratch], lowestLayer: Int = 0) {
         var topLayer = 0
         for i in batch { topLayer = max(topLayer, level(UInt32(i))) }
-        for layer in 0...topLayer {
+        guard topLayer >= lowestLayer else { return }
+        for layer in lowestLayer...topLayer {
             var pairs: [UInt64] = []
             pairs.reserveCapacity(layer == 0 ? batch.count * M : batch.count)
             for i in batch where level(UInt32(i)) >= layer {
                 let list = links(UInt32(i), layer)
                 for j in 0..<Int(list[0] & 0xFFFF) { pairs.append(UInt64(list[1 + j]) << 32 | UInt64(i)) }
             }
-            if pairs.isEmpty { continue }
-            pairs.sort()
-            var runStarts: [Int] = [0]
-            for j in 1..<pairs.count where pairs[j] >> 32 != pairs[j - 1] >> 32 { runStarts.append(j) }
-            runStarts.append(pairs.count)
-            pairs.withUnsafeBufferPointer { pp in
-                let p = Parallel.Unchecked(pp)
-                Parallel.forEach(count: runStarts.count - 1, threads: threads, grain: 8) { r, w in
-                    let s = scratches[w]
-                    var sources: [UInt32] = []
-                    for run in r {
-                        let a = runStarts[run], b = runStarts[run + 1]
-                        let target = UInt32(truncatingIfNeeded: p.value[a] >> 32)
-                        sources.removeAll(keepingCapacity: true)
-                        for j in a..<b { sources.append(UInt32(truncatingIfNeeded: p.value[j])) }
-                        sources.withUnsafeBufferPointer { offerLinks(to: target, layer: layer, sources: $0, scratch: s) }
-                    }
+            applyOffers(&pairs, layer: layer, threads: threads, scratches: scratches)
+        }
+    }
+
+    /// Applies (target << 32 | source) offers on `layer`: sorted, grouped by target, and each target
+    /// processed independently with its sources in id order, so the result is thread-independent.
+    func applyOffers(_ pairs: inout [UInt64], layer: Int, threads: Int, scratches: [SearchScratch]) {
+        if pairs.isEmpty { return }
+        pairs.sort()
+        var runStarts: [Int] = [0]
+        for j in 1..<pairs.count where pairs[j] >> 32 != pairs[j - 1] >> 32 { runStarts.append(j) }
+        runStarts.append(pairs.count)
+        pairs.withUnsafeBufferPointer { pp in
+            let p = Parallel.Unchecked(pp)
+            Parallel.forEach(count: runStarts.count - 1, threads: threads, grain: 8) { r, w in
+                let s = scratches[w]
+                var sources: [UInt32] = []
+                for run in r {
+                    let a = runStarts[run], b = runStarts[run + 1]
+                    let target = UInt32(truncatingIfNeeded: p.value[a] >> 32)
+                    sources.removeAll(keepingCapacity: true)
+                    for j in a..<b { sources.append(UInt32(truncatingIfNeeded: p.value[j])) }
+                    sources.withUnsafeBufferPointer { offerLinks(to: target, layer: layer, sources: $0, scratch: s) }
                 }
             }
         }

@@ -1,0 +1,231 @@
+import Dispatch
+import Synchronization
+
+/// Settings of the shard merge.
+public struct MergeOptions: Sendable {
+    /// Beam width of each search in another shard's graph.
+    public var crossEf: Int
+    /// Candidates kept from each of those searches.
+    public var crossK: Int
+    public var threads: Int
+
+    public init(crossEf: Int = 48, crossK: Int = 16, threads: Int = 1) {
+        self.crossEf = max(crossEf, 1)
+        self.crossK = max(crossK, 1)
+        self.threads = max(threads, 1)
+    }
+}
+
+/// What a merge did, for the run log and the training metadata.
+public struct MergeReport: Sendable, Equatable {
+    public var crossSearches = 0
+    public var reverseOffers = 0
+    public var upperNodes = 0
+    public var orphansRepaired = 0
+    public var levelZeroSeconds = 0.0
+    public var upperSeconds = 0.0
+    public var repairSeconds = 0.0
+}
+
+extension HNSWIndex {
+    /// Merges shard graphs into one index whose element i is row i.
+    ///
+    /// Level 0: each element's list is re-selected with the heuristic (cap maxM0) from its own shard
+    /// list and the nearest elements found by searching every other shard's graph; each chosen
+    /// cross-shard link is then offered back to its target. Layers ≥ 1 are built by inserting only
+    /// the level ≥ 1 elements. Elements unreachable on level 0 from the entry point are linked from
+    /// their nearest reachable element. Every step is a function of the inputs alone, in id order,
+    /// so the result does not depend on thread counts or on the order in which shards arrived.
+    /// - Parameters:
+    ///   - shards: for each shard, its rows' indices into `rows`, ascending; together a partition.
+    ///   - graphs: each shard's index, whose element j is row `shards[s][j]`.
+    public static func merge(space: Space, dim: Int, M: Int, efConstruction: Int, seed: UInt64,
+                             rows: UnsafeBufferPointer<Float>, labels: [UInt64], shards: [[Int]], graphs: [HNSWIndex],
+                             options: MergeOptions = MergeOptions()) throws -> (HNSWIndex, MergeReport) {
+        let n = labels.count
+        guard rows.count == n * dim, let base = rows.baseAddress else { throw HNSWError.dimensionMismatch(expected: dim, got: rows.count) }
+        guard shards.count == graphs.count else { throw HNSWError.invalidParameter("\(shards.count) shards but \(graphs.count) graphs") }
+        var shardOf = [Int32](repeating: -1, count: n)
+        for (s, members) in shards.enumerated() {
+            guard graphs[s].count == members.count else {
+                throw HNSWError.invalidParameter("shard \(s) has \(members.count) rows but its graph has \(graphs[s].count) elements")
+            }
+            for r in members {
+                guard r >= 0, r < n, shardOf[r] == -1 else { throw HNSWError.invalidParameter("the shards are not a partition of the rows (row \(r))") }
+                shardOf[r] = Int32(s)
+            }
+        }
+        guard !shardOf.contains(-1) else { throw HNSWError.invalidParameter("the shards do not cover every row") }
+
+        let g = try HNSWIndex(space: space, dim: dim, M: M, efConstruction: efConstruction, capacity: n, seed: seed)
+        try g.reserve(n)
+        g.labelToID.reserveCapacity(n)
+        for i in 0..<n {
+            g.writeRecord(id: UInt32(i), vector: base + i * dim, label: labels[i], level: Levels.level(label: labels[i], seed: seed, mult: g.mult))
+            guard g.labelToID.updateValue(UInt32(i), forKey: labels[i]) == nil else { throw HNSWError.duplicateLabel(labels[i]) }
+        }
+        g.count = n
+        var report = MergeReport()
+        let threads = options.threads
+        let scratches = (0..<threads).map { _ in g.borrowScratch() }
+        defer { scratches.forEach(g.returnScratch) }
+
+        var clock = ContinuousClock.now
+        // Level 0: own list ∪ cross-shard candidates, pruned; the cross links chosen become offers.
+        let offers = Mutex<[[UInt64]]>([])
+        let shardCount = graphs.count
+        shards.withUnsafeBufferPointer { shardsP in
+            let sp = Parallel.Unchecked(shardsP)
+            let shardOfP = Parallel.Unchecked(shardOf)
+            Parallel.forEach(count: n, threads: threads, grain: 64) { r, w in
+                let s = scratches[w]
+                var local: [UInt64] = []
+                var pool: [Candidate] = []
+                for i in r {
+                    let id = UInt32(i)
+                    let own = Int(shardOfP.value[i])
+                    let q = UnsafePointer(g.vector(id))
+                    pool.removeAll(keepingCapacity: true)
+                    // The element's own shard id: its position among its shard's members.
+                    let members = sp.value[own]
+                    let localID = members.withUnsafeBufferPointer { lowerBound($0, i) }
+                    let ownList = graphs[own].links(UInt32(localID), 0)
+                    for j in 0..<Int(ownList[0] & 0xFFFF) {
+                        let x = UInt32(members[Int(ownList[1 + j])])
+                        pool.append(Candidate(distance: g.distance(q, x), id: x))
+                    }
+                    for t in 0..<shardCount where t != own {
+                        let other = graphs[t]
+                        other.withScratch { os in
+                            for c in other.nearest(q, k: options.crossK, ef: options.crossEf, scratch: os) {
+                                pool.append(Candidate(distance: c.distance, id: UInt32(sp.value[t][Int(c.id)])))
+                            }
+                        }
+                    }
+                    pool.sort { $0.distance < $1.distance || ($0.distance == $1.distance && $0.id < $1.id) }
+                    g.selectNeighbors(pool, K: g.maxM0, into: &s.selected)
+                    g.writeList(id, layer: 0, s.selected)
+                    for c in s.selected where shardOfP.value[Int(c.id)] != Int32(own) {
+                        local.append(UInt64(c.id) << 32 | UInt64(i))
+                    }
+                }
+                offers.withLock { $0.append(local) }
+            }
+        }
+        var pairs = offers.withLock { $0.flatMap { $0 } }
+        report.crossSearches = n * (shardCount - 1)
+        report.reverseOffers = pairs.count
+        g.applyOffers(&pairs, layer: 0, threads: threads, scratches: scratches)
+        report.levelZeroSeconds = seconds(since: &clock)
+
+        // Upper layers: insert only the level ≥ 1 elements into a scratch index, then copy its lists.
+        let upperRows = (0..<n).filter { g.level(UInt32($0)) >= 1 }
+        report.upperNodes = upperRows.count
+        if upperRows.isEmpty {
+            g.entryPoint = n > 0 ? 0 : nil
+            g.maxLevel = n > 0 ? 0 : -1
+        } else {
+            let u = try HNSWIndex(space: space, dim: dim, M: M, efConstruction: efConstruction, capacity: upperRows.count, seed: seed)
+            try u.reserve(upperRows.count)
+            for (k, r) in upperRows.enumerated() {
+                u.writeRecord(id: UInt32(k), vector: g.vector(UInt32(r)), label: labels[r], level: g.level(UInt32(r)))
+            }
+            u.count = upperRows.count
+            u.insertBatches(0..<upperRows.count, maxBatch: 128, threads: threads, lowestLayer: 1)
+            for (k, r) in upperRows.enumerated() {
+                for layer in 1...u.level(UInt32(k)) {
+                    let src = u.links(UInt32(k), layer), dst = g.links(UInt32(r), layer)
+                    let c = Int(src[0] & 0xFFFF)
+                    dst[0] = UInt32(c)
+                    for j in 0..<c { dst[1 + j] = UInt32(upperRows[Int(src[1 + j])]) }
+                }
+            }
+            guard let ep = u.entryPoint else { throw HNSWError.invalidGraph("the upper layers have no entry point") }
+            g.entryPoint = UInt32(upperRows[Int(ep)])
+            g.maxLevel = u.maxLevel
+        }
+        report.upperSeconds = seconds(since: &clock)
+        report.orphansRepaired = g.repairReachability(threads: threads)
+        report.repairSeconds = seconds(since: &clock)
+        return (g, report)
+    }
+
+    private static func seconds(since clock: inout ContinuousClock.Instant) -> Double {
+        let now = ContinuousClock.now
+        let d = now - clock
+        clock = now
+        return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    }
+
+    /// The k nearest internal ids to a prepared query, closest first.
+    func nearest(_ q: UnsafePointer<Float>, k: Int, ef: Int, scratch s: SearchScratch) -> [Candidate] {
+        guard let ep = entryPoint else { return [] }
+        let start = greedyDescent(q, from: ep, top: maxLevel, downTo: 0, scratch: s, locks: nil)
+        searchLayer(q, entry: start, layer: 0, ef: max(ef, k), scratch: s, locks: nil)
+        var top = s.top
+        while top.count > k { top.pop() }
+        var out = [Candidate](repeating: Candidate(distance: 0, id: 0), count: top.count)
+        var i = top.count - 1
+        while !top.isEmpty {
+            out[i] = top.pop()
+            i -= 1
+        }
+        s.top = top
+        return out
+    }
+
+    /// Links every element that level 0 cannot reach from the entry point to its nearest reachable
+    /// element (found by a search, which only walks reachable elements), in id order. Returns how
+    /// many elements needed it.
+    func repairReachability(threads: Int) -> Int {
+        guard let ep = entryPoint, count > 0 else { return 0 }
+        var seen = [Bool](repeating: false, count: count)
+        var stack: [UInt32] = []
+        func flood(from start: UInt32) {
+            seen[Int(start)] = true
+            stack.append(start)
+            while let x = stack.popLast() {
+                let list = links(x, 0)
+                for j in 0..<Int(list[0] & 0xFFFF) where !seen[Int(list[1 + j])] {
+                    seen[Int(list[1 + j])] = true
+                    stack.append(list[1 + j])
+                }
+            }
+        }
+        flood(from: ep)
+        var repaired = 0
+        for i in 0..<count where !seen[i] {
+            let id = UInt32(i)
+            let hits = withScratch { s in nearest(UnsafePointer(vector(id)), k: 1, ef: efConstruction, scratch: s) }
+            guard let host = hits.first?.id, host != id else { continue }
+            let list = links(host, 0)
+            let c = Int(list[0] & 0xFFFF)
+            if c < maxM0 {
+                list[1 + c] = id
+                list[0] = (list[0] & 0xFFFF_0000) | UInt32(c + 1)
+            } else {
+                // Replace the host's farthest link: the orphan must become reachable.
+                var worst = 0
+                var worstD = -Float.infinity
+                for j in 0..<c {
+                    let d = distance(host, list[1 + j])
+                    if d > worstD { worstD = d; worst = j }
+                }
+                list[1 + worst] = id
+            }
+            repaired += 1
+            flood(from: id)
+        }
+        return repaired
+    }
+}
+
+/// Index of `value` in the ascending buffer `a` (the first position not below it).
+@inline(__always) func lowerBound(_ a: UnsafeBufferPointer<Int>, _ value: Int) -> Int {
+    var lo = 0, hi = a.count
+    while lo < hi {
+        let mid = (lo + hi) >> 1
+        if a[mid] < value { lo = mid + 1 } else { hi = mid }
+    }
+    return lo
+}
