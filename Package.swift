@@ -21,12 +21,14 @@ let package = Package(
         .target(name: "HNSW", dependencies: ["CKernels"]),
         // Debian's compression libraries for the Parquet codecs.
         .systemLibrary(name: "CCompression", path: "Sources/CCompression"),
+        // Debian's libnng (the cluster transport).
+        .systemLibrary(name: "CNNG", path: "Sources/CNNG"),
         .target(name: "Shared", dependencies: [
-            "HNSW", "CCompression", .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto"),
+            "HNSW", "CCompression", "CNNG", .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "Coordinator", dependencies: ["Shared", "HNSW"]),
-        .target(name: "Worker", dependencies: ["Shared", "HNSW"]),
+        .target(name: "Coordinator", dependencies: ["Shared", "HNSW", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Worker", dependencies: ["Shared", "HNSW", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "trainer",
             dependencies: [

@@ -1,6 +1,8 @@
 import ArgumentParser
+import Coordinator
 import Foundation
 import HNSW
+import Logging
 import Shared
 
 struct BuildIndexCommand: ParsableCommand {
@@ -20,6 +22,11 @@ struct BuildIndexCommand: ParsableCommand {
     @Option(name: .customLong("batch-size"), help: "Largest insertion batch (deterministic mode); part of the output's identity.")
     var batchSize: Int = 128
     @Flag(help: "Print one JSON object instead of text.") var json = false
+    @OptionGroup var cluster: ClusterOptions
+    @Option(name: .customLong("work-dir"), help: "Cluster work folder (default: <out>.work).") var workDir: String?
+    @Option(name: .customLong("token-env"), help: "Environment variable holding the cluster token.") var tokenEnv = "TRAINER_CLUSTER_TOKEN"
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate for a tls+tcp:// --listen address.") var tlsCert: String?
+    @Option(name: .customLong("tls-key"), help: "PEM private key for a tls+tcp:// --listen address.") var tlsKey: String?
 
     func run() throws {
         guard m >= 2 else { throw CLIError.usage("-M must be ≥ 2, got \(m)") }
@@ -30,11 +37,35 @@ struct BuildIndexCommand: ParsableCommand {
         guard x.cols >= 1 else { throw CLIError.input("\(vectors): vectors have dimension 0") }
         let t1 = now()
         let n = x.rows
-        let index = try HNSWIndex(space: space, dim: x.cols, M: m, efConstruction: efConstruction, capacity: n, seed: seed)
         let t = resolveThreads(threads)
-        try x.values.withUnsafeBufferPointer { rows in
-            try index.add(rows: rows, labels: (0..<n).map { UInt64($0) },
-                          options: BuildOptions(threads: t, mode: mode, batchSize: batchSize))
+        let labels = (0..<n).map { UInt64($0) }
+        let index: HNSWIndex
+        var report: ClusterReport?
+        if cluster.workers != nil || cluster.listen != nil {
+            guard mode == .deterministic else { throw CLIError.usage("a cluster build is always deterministic; drop --mode locked") }
+            let workers = cluster.workers ?? 0
+            let settings = ClusterSettings(
+                mode: cluster.listen.map { .listen(url: $0) }
+                    ?? .local(workers: workers, executable: trainerExecutable(), threadsPerWorker: max(1, t / workers)),
+                shards: cluster.shards ?? max(workers, 1), tokenEnv: tokenEnv,
+                tls: TLSSettings(certFile: tlsCert, keyFile: tlsKey), workFolder: workDir ?? out + ".work", resume: cluster.resume,
+                mergeThreads: t)
+            let handler = RunLogHandler(folder: nil)
+            let logger = Logger(label: "coordinator") { _ in handler }
+            do {
+                (index, report) = try x.values.withUnsafeBufferPointer { rows in
+                    try ClusterBuild.run(rows: rows, labels: labels,
+                                         parameters: IndexParameters(space: space, dim: x.cols, M: m, efConstruction: efConstruction,
+                                                                     seed: seed, batchSize: batchSize),
+                                         settings: settings, logger: logger)
+                }
+            } catch { throw clusterError(error) }
+        } else {
+            guard cluster.shards == nil, !cluster.resume else { throw CLIError.usage("--shards and --resume need --workers or --listen") }
+            index = try HNSWIndex(space: space, dim: x.cols, M: m, efConstruction: efConstruction, capacity: n, seed: seed)
+            try x.values.withUnsafeBufferPointer { rows in
+                try index.add(rows: rows, labels: labels, options: BuildOptions(threads: t, mode: mode, batchSize: batchSize))
+            }
         }
         let t2 = now()
         let dir = (out as NSString).deletingLastPathComponent
@@ -43,8 +74,13 @@ struct BuildIndexCommand: ParsableCommand {
         let t3 = now()
         let build = t2 - t1
         if json {
-            print("{\"n\": \(n), \"dim\": \(x.cols), \"threads\": \(t), \"mode\": \"\(mode.rawValue)\", \"load_s\": \(t1 - t0), \"build_s\": \(build), \"save_s\": \(t3 - t2), \"peak_rss\": \(peakRSS()), \"isa\": \"\(Distance.isa)\"}")
+            var clusterJSON = "null"
+            if let report, let data = try? JSONEncoder().encode(report) { clusterJSON = String(decoding: data, as: UTF8.self) }
+            print("{\"n\": \(n), \"dim\": \(x.cols), \"threads\": \(t), \"mode\": \"\(mode.rawValue)\", \"load_s\": \(t1 - t0), \"build_s\": \(build), \"save_s\": \(t3 - t2), \"peak_rss\": \(peakRSS()), \"isa\": \"\(Distance.isa)\", \"cluster\": \(clusterJSON)}")
         } else {
+            if let r = report {
+                print("cluster build: \(r.shards) shards on \(r.workers) workers (\(r.mode)), \(r.jobsRun) jobs, \(r.resumedShards.count) resumed, \(r.retries) retries")
+            }
             print("built \(n) × \(x.cols) \(space.rawValue) index (M \(m), ef_construction \(efConstruction), \(mode.rawValue), \(t) threads, \(Distance.isa) kernels)")
             print(String(format: "build %.2f s (%.0f inserts/s), load %.2f s, save %.2f s, peak RSS %.0f MiB → %@",
                          build, Double(n) / max(build, 1e-9), t1 - t0, t3 - t2, Double(peakRSS()) / 1_048_576, out))

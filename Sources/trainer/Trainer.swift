@@ -10,7 +10,7 @@ struct Trainer: ParsableCommand {
         commandName: "trainer",
         abstract: "Builds hnswlib-compatible HNSW indexes of routing-candidate vectors.",
         subcommands: [BuildIndexCommand.self, QueryCommand.self, EvalCommand.self, InspectCommand.self,
-                      SynthVectorsCommand.self, DemoCommand.self, ParquetCommand.self, VectorizeCommand.self, SynthCommand.self, TrainCommand.self]
+                      SynthVectorsCommand.self, DemoCommand.self, ParquetCommand.self, VectorizeCommand.self, SynthCommand.self, TrainCommand.self, WorkerCommand.self]
     )
 
     /// Runs a subcommand and maps errors to the documented exit codes:

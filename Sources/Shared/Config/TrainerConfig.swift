@@ -55,11 +55,20 @@ public struct TrainerConfig: Codable, Equatable, Sendable {
     }
 
     public struct Cluster: Codable, Equatable, Sendable {
+        /// single (threads in this process), local (worker child processes over ipc://) or
+        /// cluster (listen for `trainer worker` processes on other machines).
         public var mode: String
         public var shards: Int
         public var workers: Int
+        /// Threads per local worker; 0 shares the cores among the workers.
+        public var workerThreads: Int
         public var listen: String
         public var tokenEnv: String
+        public var leaseSeconds: Double
+        /// Where completed shard results are kept for `--resume`; default `<output_dir>/cluster-work`.
+        public var workDir: String?
+        public var tlsCert: String?
+        public var tlsKey: String?
     }
 
     public struct TensorBoard: Codable, Equatable, Sendable {
@@ -167,11 +176,20 @@ public struct TrainerConfig: Codable, Equatable, Sendable {
         try ix.rejectUnknown()
 
         var cl = try top.child("cluster")
-        let cluster = Cluster(mode: try cl.choice("mode", ["local", "cluster"], default: "local"),
+        var tls = try cl.child("tls")
+        let cluster = Cluster(mode: try cl.choice("mode", ["single", "local", "cluster"], default: "single"),
                               shards: try cl.int("shards", default: 8, min: 1), workers: try cl.int("workers", default: 2, min: 1),
+                              workerThreads: try cl.int("worker_threads", default: 0, min: 0),
                               listen: try cl.string("listen", default: "tcp://0.0.0.0:7700"),
-                              tokenEnv: try cl.string("token_env", default: "TRAINER_CLUSTER_TOKEN"))
+                              tokenEnv: try cl.string("token_env", default: "TRAINER_CLUSTER_TOKEN"),
+                              leaseSeconds: try cl.double("lease_seconds", default: 600, above: 0),
+                              workDir: try cl.optionalString("work_dir"),
+                              tlsCert: try tls.optionalString("cert"), tlsKey: try tls.optionalString("key"))
+        try tls.rejectUnknown()
         try cl.rejectUnknown()
+        if cluster.listen.hasPrefix("tls+"), cluster.mode == "cluster", cluster.tlsCert == nil || cluster.tlsKey == nil {
+            throw ConfigError(path: path, key: "cluster.tls", message: "listen is \(cluster.listen), so cluster.tls.cert and cluster.tls.key must name the PEM files")
+        }
 
         var ex = try top.child("export")
         var tb = try ex.child("tensorboard")

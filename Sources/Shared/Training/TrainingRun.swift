@@ -32,6 +32,8 @@ public struct TrainingMetadata: Codable, Sendable {
     public var peakRSSBytes: Int
     public var index: IndexParameters
     public var parentModel: String?
+    /// The shard plan, timings, per-worker jobs and retries of a cluster build; nil for a single-process build.
+    public var cluster: ClusterReport?
     /// For incremental runs: how many items were added, updated and deleted.
     public var changes: [String: Int]?
     public var artifacts: [String: String]
@@ -51,7 +53,10 @@ public enum TrainingRun {
         public var timings: [String: Double]
     }
 
-    public static func run(config: TrainerConfig, threads: Int, logger: Logger) throws -> Summary {
+    /// Builds the index of a full run from (rows, labels): in this process, or on a cluster.
+    public typealias IndexBuilder = (UnsafeBufferPointer<Float>, [UInt64], Space, Int) throws -> (HNSWIndex, ClusterReport?)
+
+    public static func run(config: TrainerConfig, threads: Int, logger: Logger, buildIndex: IndexBuilder? = nil) throws -> Summary {
         var timings: [String: Double] = [:]
         func timed<T>(_ phase: String, _ body: () throws -> T) rethrows -> T {
             let t0 = DispatchTime.now().uptimeNanoseconds
@@ -64,14 +69,16 @@ public enum TrainingRun {
         let (pipeline, vectors, weights) = try timed("pipeline") { try FeaturePipeline.fit(catalog, config: config) }
         logger.info("vectorised", metadata: ["items": "\(catalog.count)", "dimension": "\(pipeline.dimension)"])
         guard let space = Space(rawValue: config.index.space) else { throw InputError("unknown space \(config.index.space)") }
-        let index = try HNSWIndex(space: space, dim: pipeline.dimension, M: config.index.M,
-                                  efConstruction: config.index.efConstruction, capacity: catalog.count,
-                                  seed: UInt64(config.seed))
-        try timed("index") {
-            try vectors.withUnsafeBufferPointer {
+        let labels = (0..<catalog.count).map(UInt64.init)
+        let (index, clusterReport) = try timed("index") {
+            try vectors.withUnsafeBufferPointer { rows in
+                if let buildIndex { return try buildIndex(rows, labels, space, pipeline.dimension) }
+                let index = try HNSWIndex(space: space, dim: pipeline.dimension, M: config.index.M,
+                                          efConstruction: config.index.efConstruction, capacity: catalog.count,
+                                          seed: UInt64(config.seed))
                 let progress = ProgressReporter(phase: "index", logger: logger)
-                try index.add(rows: $0, labels: (0..<catalog.count).map(UInt64.init),
-                              options: BuildOptions(threads: threads, progress: { progress.update($0, $1) }))
+                try index.add(rows: rows, labels: labels, options: BuildOptions(threads: threads, progress: { progress.update($0, $1) }))
+                return (index, nil)
             }
         }
         logger.info("index built", metadata: ["space": "\(space.rawValue)", "M": "\(config.index.M)",
@@ -81,7 +88,7 @@ public enum TrainingRun {
         let state = ItemState(ids: catalog.ids, fingerprints: ItemState.fingerprints(catalog, columns: needs.all),
                               deleted: [Bool](repeating: false, count: catalog.count))
         try publish(Artifacts(state: state, vectors: vectors, weights: weights, pipeline: pipeline, index: index,
-                              projector: (catalog, vectors, weights), parentModel: nil, changes: nil),
+                              projector: (catalog, vectors, weights), parentModel: nil, changes: nil, cluster: clusterReport),
                     config: config, space: space, timings: &timings, logger: logger)
         return Summary(items: catalog.count, dimension: pipeline.dimension, folder: config.export.outputDir, timings: timings)
     }
@@ -98,6 +105,7 @@ public enum TrainingRun {
         var projector: (catalog: Catalog, vectors: [Float], weights: [Double])
         var parentModel: String?
         var changes: [String: Int]?
+        var cluster: ClusterReport? = nil
     }
 
     /// Writes every artifact into a staging folder, then moves them into place together.
@@ -153,7 +161,7 @@ public enum TrainingRun {
                 vectorDimension: a.pipeline.dimension, timingsSeconds: timings, peakRSSBytes: peakRSS(),
                 index: .init(space: space.rawValue, M: config.index.M, efConstruction: a.index.efConstruction,
                              seed: UInt64(config.seed), levelHistogram: a.index.levelHistogram),
-                parentModel: a.parentModel, changes: a.changes, artifacts: hashes, config: config)
+                parentModel: a.parentModel, cluster: a.cluster, changes: a.changes, artifacts: hashes, config: config)
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             try FileIO.writeAtomically(try enc.encode(meta), to: staging + "/training_metadata.json")

@@ -1,0 +1,166 @@
+import Foundation
+import HNSW
+import Logging
+import Shared
+
+/// How a cluster build runs.
+public struct ClusterSettings: Sendable {
+    public enum Mode: Sendable, Equatable {
+        /// `workers` child processes of `executable` over ipc://, each with `threadsPerWorker` threads.
+        case local(workers: Int, executable: String, threadsPerWorker: Int)
+        /// Listen on `url` for workers started elsewhere (`trainer worker --connect`).
+        case listen(url: String)
+    }
+
+    public var mode: Mode
+    public var shards: Int
+    /// The environment variable holding the shared token.
+    public var tokenEnv: String
+    public var tls: TLSSettings?
+    public var workFolder: String
+    public var resume: Bool
+    public var leaseSeconds: Double
+    /// Threads of the coordinator's own merge.
+    public var mergeThreads: Int
+    public var merge: MergeOptions
+    /// Cap of a job or result message.
+    public var maxMessageBytes: Int
+
+    public init(mode: Mode, shards: Int, tokenEnv: String = "TRAINER_CLUSTER_TOKEN", tls: TLSSettings? = nil, workFolder: String,
+                resume: Bool = false, leaseSeconds: Double = 600, mergeThreads: Int = 1, merge: MergeOptions = MergeOptions(),
+                maxMessageBytes: Int = WireMessage.defaultLargeCap) {
+        self.mode = mode
+        self.shards = shards
+        self.tokenEnv = tokenEnv
+        self.tls = tls
+        self.workFolder = workFolder
+        self.resume = resume
+        self.leaseSeconds = leaseSeconds
+        self.mergeThreads = mergeThreads
+        self.merge = merge
+        self.maxMessageBytes = maxMessageBytes
+    }
+}
+
+/// The cluster build: plan the shards, serve them to workers, merge the returned graphs.
+/// The result depends only on the rows, labels, parameters and shard count.
+public enum ClusterBuild {
+    public static func run(rows: UnsafeBufferPointer<Float>, labels: [UInt64], parameters: IndexParameters, settings: ClusterSettings,
+                           logger: Logger) throws -> (HNSWIndex, ClusterReport) {
+        let n = labels.count
+        guard settings.shards >= 1 else { throw CoordinatorError.invalidSettings("shards must be ≥ 1, got \(settings.shards)") }
+        guard settings.shards <= max(n, 1) else {
+            throw CoordinatorError.invalidSettings("\(settings.shards) shards for \(n) items: use at most one shard per item")
+        }
+        let plan = ShardPlan.make(rows: rows, labels: labels, shards: settings.shards, parameters: parameters)
+        for (s, members) in plan.shards.enumerated() {
+            let bytes = WireMessage.headerSize + 45 + members.count * (8 + 4 * parameters.dim)
+            if bytes > settings.maxMessageBytes { throw CoordinatorError.shardTooLarge(shard: s, bytes: bytes, cap: settings.maxMessageBytes) }
+        }
+        logger.info("cluster plan", metadata: ["shards": "\(settings.shards)", "items": "\(n)", "parameters": "\(parameters)",
+                                               "fingerprint": "\(plan.fingerprint.prefix(16))"])
+
+        // Token: local mode makes one for its own children when none is set.
+        let tokenString: String
+        switch settings.mode {
+        case .local:
+            tokenString = ProcessInfo.processInfo.environment[settings.tokenEnv].flatMap { $0.isEmpty ? nil : $0 } ?? Handshake.randomToken()
+        case .listen:
+            tokenString = String(decoding: try Handshake.token(fromEnvironment: settings.tokenEnv), as: UTF8.self)
+        }
+        let token = Array(tokenString.utf8)
+        guard token.count >= Handshake.minimumTokenBytes else { throw HandshakeError.shortToken(variable: settings.tokenEnv, bytes: token.count) }
+
+        let work = WorkFolder(path: settings.workFolder)
+        let cap = settings.maxMessageBytes + 4096
+        let socket: NNGSocket
+        do { socket = try NNGSocket(.reply, maxMessageBytes: cap) } catch { throw CoordinatorError.transport("\(error)") }
+        defer { socket.close() }
+
+        var resumed: [Int: HNSWIndex] = [:]
+        let scratchServer = JobServer(socket: socket, token: token, plan: plan, rows: rows, labels: labels, parameters: parameters,
+                                      leaseSeconds: settings.leaseSeconds, largeCap: settings.maxMessageBytes, work: work, resumed: [:],
+                                      logger: logger, progress: nil)
+        if settings.resume {
+            for (s, bytes) in try work.resume(plan).sorted(by: { $0.key < $1.key }) {
+                do { resumed[s] = try scratchServer.assemble(shard: s, bytes) } catch {
+                    logger.warning("a saved shard result is damaged; it will be rebuilt", metadata: ["shard": "\(s)", "reason": "\(error)"])
+                    work.discard(shard: s)
+                }
+            }
+            logger.info("resuming", metadata: ["shards_kept": "\(resumed.count)", "shards_to_build": "\(settings.shards - resumed.count)"])
+        } else {
+            try work.start(plan)
+        }
+
+        let url: String
+        var local: LocalWorkers?
+        switch settings.mode {
+        case .local:
+            url = "ipc://\(NSTemporaryDirectory())rct-coordinator-\(getpid())-\(Handshake.randomToken().prefix(8)).ipc"
+        case .listen(let u):
+            url = u
+        }
+        do { try socket.listen(url, tls: settings.tls) } catch { throw CoordinatorError.transport("\(error)") }
+        defer { if url.hasPrefix("ipc://") { unlink(String(url.dropFirst(6))) } }
+        logger.info("coordinator listening", metadata: ["url": "\(url)"])
+
+        let progress = ProgressReporter(phase: "shards", logger: logger)
+        let server = JobServer(socket: socket, token: token, plan: plan, rows: rows, labels: labels, parameters: parameters,
+                               leaseSeconds: settings.leaseSeconds, largeCap: settings.maxMessageBytes, work: work, resumed: resumed,
+                               logger: logger, progress: progress)
+        var workerCount = 0
+        if case .local(let w, let exe, let t) = settings.mode {
+            local = try LocalWorkers(count: w, executable: exe, url: url, threads: t, tokenEnv: settings.tokenEnv, token: tokenString, logger: logger)
+            workerCount = w
+        }
+        defer { local?.stop() }
+
+        let started = Date()
+        let box = ResultBox()
+        let done = DispatchSemaphore(value: 0)
+        let workers = local
+        let liveness: @Sendable () -> Bool = { workers?.anyAlive ?? true }
+        let contexts = max(4, workerCount + 2)
+        let drain = local == nil ? 2.0 : 0.5
+        Task.detached {
+            do { try await server.serve(contexts: contexts, drainSeconds: drain, alive: liveness) } catch { box.error = error }
+            done.signal()
+        }
+        done.wait()
+        local?.stop(grace: 2)
+        local = nil
+        if let e = box.error { throw e }
+        let serveSeconds = Date().timeIntervalSince(started)
+
+        let st = server.state.withLock { $0 }
+        let graphs = (0..<settings.shards).map { st.graphs[$0] }
+        guard graphs.allSatisfy({ $0 != nil }) else { throw CoordinatorError.transport("the build ended with shards missing") }
+        logger.info("merging shard graphs", metadata: ["shards": "\(settings.shards)", "threads": "\(settings.mergeThreads)"])
+        var options = settings.merge
+        options.threads = settings.mergeThreads
+        let (index, mergeReport) = try HNSWIndex.merge(space: parameters.space, dim: parameters.dim, M: parameters.M,
+                                                       efConstruction: parameters.efConstruction, seed: parameters.seed, rows: rows,
+                                                       labels: labels, shards: plan.shards, graphs: graphs.compactMap { $0 }, options: options)
+        work.remove()
+        if workerCount == 0 { workerCount = st.jobsByWorker.count }
+        let report = ClusterReport(
+            mode: { if case .local = settings.mode { return "local" }; return "cluster" }(),
+            shards: settings.shards, shardSizes: plan.shards.map(\.count), planFingerprint: plan.fingerprint, workers: workerCount,
+            jobsRun: st.jobsRun, resumedShards: resumed.keys.sorted(), retries: st.retries, rejectedMessages: st.rejected,
+            jobsPerWorker: st.jobsByWorker, shardBuildSeconds: (0..<settings.shards).map { st.buildSeconds[$0] ?? 0 },
+            serveSeconds: serveSeconds, mergeLevelZeroSeconds: mergeReport.levelZeroSeconds, mergeUpperSeconds: mergeReport.upperSeconds,
+            mergeRepairSeconds: mergeReport.repairSeconds, crossSearches: mergeReport.crossSearches, orphansRepaired: mergeReport.orphansRepaired)
+        logger.info("cluster build done", metadata: [
+            "jobs_run": "\(st.jobsRun)", "resumed": "\(resumed.count)", "retries": "\(st.retries)", "rejected_messages": "\(st.rejected)",
+            "jobs_per_worker": "\(st.jobsByWorker.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))",
+            "serve_s": "\(String(format: "%.2f", serveSeconds))",
+            "merge_s": "\(String(format: "%.2f", mergeReport.levelZeroSeconds + mergeReport.upperSeconds + mergeReport.repairSeconds))",
+            "orphans_repaired": "\(mergeReport.orphansRepaired)"])
+        return (index, report)
+    }
+}
+
+private final class ResultBox: @unchecked Sendable {
+    var error: (any Error)?
+}

@@ -1,0 +1,298 @@
+import Foundation
+import HNSW
+import Logging
+import Shared
+import Synchronization
+
+/// The coordinator's job server: REP contexts that authenticate workers and hand out shard jobs
+/// (READY → JOB / WAIT / STOP, RESULT → the next of those). Results are checked, assembled into
+/// shard graphs and kept in the work folder. A malformed message closes its connection only.
+final class JobServer: @unchecked Sendable {
+    enum Reply {
+        case send([UInt8])
+        case sendThenClose([UInt8])
+        case close
+    }
+
+    struct Peer {
+        var name = "?"
+        var challenge: [UInt8]?
+        var authenticated = false
+        var workerID: UInt32 = 0
+    }
+
+    struct State {
+        var board: JobBoard
+        var peers: [UInt32: Peer] = [:]
+        var graphs: [Int: HNSWIndex] = [:]
+        var jobsByWorker: [String: Int] = [:]
+        var buildSeconds: [Int: Double] = [:]
+        var jobsRun = 0
+        var retries = 0
+        var rejected = 0
+        var nextWorkerID: UInt32 = 1
+        var failure: CoordinatorError?
+        var finished = false
+    }
+
+    let socket: NNGSocket
+    let token: [UInt8]
+    let plan: ShardPlan
+    let rows: UnsafeBufferPointer<Float>
+    let labels: [UInt64]
+    let parameters: IndexParameters
+    let leaseSeconds: Double
+    let largeCap: Int
+    let work: WorkFolder
+    let logger: Logger
+    let progress: ProgressReporter?
+    let state: Mutex<State>
+
+    init(socket: NNGSocket, token: [UInt8], plan: ShardPlan, rows: UnsafeBufferPointer<Float>, labels: [UInt64],
+         parameters: IndexParameters, leaseSeconds: Double, largeCap: Int, work: WorkFolder, resumed: [Int: HNSWIndex],
+         logger: Logger, progress: ProgressReporter?) {
+        self.socket = socket
+        self.token = token
+        self.plan = plan
+        self.rows = rows
+        self.labels = labels
+        self.parameters = parameters
+        self.leaseSeconds = leaseSeconds
+        self.largeCap = largeCap
+        self.work = work
+        self.logger = logger
+        self.progress = progress
+        var st = State(board: JobBoard(shards: plan.shards.count, done: Set(resumed.keys)))
+        st.graphs = resumed
+        state = Mutex(st)
+    }
+
+    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
+
+    // MARK: serving
+
+    /// Serves on `contexts` contexts until the board is complete or a fatal failure, then keeps
+    /// answering STOP for `drainSeconds` so idle workers hear it.
+    func serve(contexts: Int, drainSeconds: Double, alive: @escaping @Sendable () -> Bool) async throws {
+        try socket.onPipeRemoved { [weak self] pipe in self?.disconnected(pipe) }
+        let ctxs = try (0..<contexts).map { _ in try socket.context() }
+        await withTaskGroup(of: Void.self) { group in
+            for ctx in ctxs {
+                group.addTask { await self.loop(ctx) }
+            }
+            group.addTask {
+                while true {
+                    try? await Task.sleep(for: .milliseconds(200))
+                    if self.tick(alive: alive) { break }
+                }
+                try? await Task.sleep(for: .milliseconds(Int(drainSeconds * 1000)))
+                self.socket.close()
+            }
+        }
+        if let f = state.withLock({ $0.failure }) { throw f }
+    }
+
+    private func loop(_ ctx: NNGContext) async {
+        while true {
+            let request: NNGContext.Request
+            do { request = try await ctx.receive() } catch { return }
+            switch handle(request) {
+            case .send(let bytes):
+                try? await ctx.send(bytes)
+            case .sendThenClose(let bytes):
+                try? await ctx.send(bytes)
+                try? await Task.sleep(for: .milliseconds(100))
+                socket.closePipe(request.pipe)
+            case .close:
+                socket.closePipe(request.pipe)
+            }
+        }
+    }
+
+    /// Lease expiry and liveness; true once serving should end.
+    private func tick(alive: @Sendable () -> Bool) -> Bool {
+        let now = Self.now()
+        return state.withLock { st in
+            for s in st.board.expired(now: now) {
+                logger.warning("lease expired", metadata: ["shard": "\(s)", "lease_s": "\(Int(leaseSeconds))"])
+                retry(&st, shard: s, reason: "its lease of \(Int(leaseSeconds)) s expired")
+            }
+            if st.failure == nil, !st.board.isComplete, !alive() {
+                st.failure = .workersExited("\(st.board.doneCount) of \(plan.shards.count) shards were done")
+            }
+            if st.board.isComplete || st.failure != nil { st.finished = true }
+            return st.finished
+        }
+    }
+
+    private func retry(_ st: inout State, shard: Int, reason: String) {
+        st.retries += 1
+        if !st.board.fail(shard: shard), st.failure == nil {
+            st.failure = .shardFailed(shard: shard, attempts: st.board.failures[shard], reason: reason)
+        }
+    }
+
+    private func disconnected(_ pipe: UInt32) {
+        state.withLock { st in
+            let name = st.peers[pipe]?.name ?? "?"
+            st.peers[pipe] = nil
+            for s in st.board.leases(of: pipe) {
+                logger.warning("worker disconnected mid-job", metadata: ["worker": "\(name)", "shard": "\(s)"])
+                retry(&st, shard: s, reason: "worker \(name) disconnected")
+            }
+        }
+    }
+
+    // MARK: requests
+
+    func handle(_ request: NNGContext.Request) -> Reply {
+        let message: WireMessage
+        do { message = try WireMessage.decode(request.bytes, largeCap: largeCap) } catch {
+            return refuse(request.pipe, "\(error)")
+        }
+        switch message {
+        case .hello(let name):
+            let nonce = Handshake.nonce()
+            state.withLock { $0.peers[request.pipe] = Peer(name: name, challenge: nonce) }
+            return .send(WireMessage.challenge(nonce: nonce).encoded())
+        case .auth(let mac, let workerNonce):
+            return authenticate(request.pipe, mac: mac, workerNonce: workerNonce)
+        case .ready:
+            guard let peer = authenticated(request.pipe) else { return refuse(request.pipe, "READY before authentication") }
+            return next(for: request.pipe, peer: peer)
+        case .result(let r):
+            guard let peer = authenticated(request.pipe) else { return refuse(request.pipe, "RESULT before authentication") }
+            accept(r, from: request.pipe, peer: peer)
+            return next(for: request.pipe, peer: peer)
+        case .failure(let shard, let attempt, let reason):
+            guard let peer = authenticated(request.pipe) else { return refuse(request.pipe, "FAILURE before authentication") }
+            state.withLock { st in
+                guard st.board.isCurrent(shard: Int(shard), attempt: attempt, pipe: request.pipe) else { return }
+                logger.warning("worker could not build a shard", metadata: ["worker": "\(peer.name)", "shard": "\(shard)", "reason": "\(reason)"])
+                retry(&st, shard: Int(shard), reason: "worker \(peer.name): \(reason)")
+            }
+            return next(for: request.pipe, peer: peer)
+        case .challenge, .welcome, .reject, .job, .wait, .stop:
+            return refuse(request.pipe, "a \(message.name) message is never sent by a worker")
+        }
+    }
+
+    private func refuse(_ pipe: UInt32, _ reason: String) -> Reply {
+        let name = state.withLock { st in
+            st.rejected += 1
+            return st.peers[pipe]?.name ?? "unauthenticated peer"
+        }
+        logger.warning("message rejected; connection closed", metadata: ["peer": "\(name)", "pipe": "\(pipe)", "reason": "\(reason)"])
+        return .close
+    }
+
+    private func authenticated(_ pipe: UInt32) -> Peer? {
+        state.withLock { st in st.peers[pipe].flatMap { $0.authenticated ? $0 : nil } }
+    }
+
+    private func authenticate(_ pipe: UInt32, mac: [UInt8], workerNonce: [UInt8]) -> Reply {
+        let result: (Peer?, Bool) = state.withLock { st in
+            guard var peer = st.peers[pipe], let challenge = peer.challenge else { return (nil, false) }
+            peer.challenge = nil
+            guard Handshake.verify(mac, token: token, role: "worker", nonce: challenge) else {
+                st.peers[pipe] = peer
+                st.rejected += 1
+                return (peer, false)
+            }
+            peer.authenticated = true
+            peer.workerID = st.nextWorkerID
+            st.nextWorkerID += 1
+            st.peers[pipe] = peer
+            return (peer, true)
+        }
+        guard let peer = result.0 else { return refuse(pipe, "AUTH without a HELLO") }
+        guard result.1 else {
+            logger.warning("worker failed authentication; connection closed", metadata: ["peer": "\(peer.name)", "pipe": "\(pipe)"])
+            return .sendThenClose(WireMessage.reject(reason: "authentication failed: the worker's token does not match the coordinator's").encoded())
+        }
+        logger.info("worker joined", metadata: ["worker": "\(peer.name)", "id": "\(peer.workerID)"])
+        let proof = Handshake.proof(token: token, role: "coordinator", nonce: workerNonce)
+        return .send(WireMessage.welcome(mac: proof, workerID: peer.workerID).encoded())
+    }
+
+    /// The next JOB, a WAIT, or STOP for this connection.
+    private func next(for pipe: UInt32, peer: Peer) -> Reply {
+        let now = Self.now()
+        let lease: (Int, UInt32)?? = state.withLock { st in
+            if st.finished || st.board.isComplete || st.failure != nil { return .some(nil) }
+            guard let l = st.board.lease(to: pipe, now: now, leaseSeconds: leaseSeconds) else { return nil }
+            st.jobsByWorker[peer.name, default: 0] += 1
+            return .some((l.shard, l.attempt))
+        }
+        switch lease {
+        case .none: return .send(WireMessage.wait(milliseconds: 250).encoded())
+        case .some(nil): return .send(WireMessage.stop.encoded())
+        case .some(let l?):
+            logger.info("job leased", metadata: ["worker": "\(peer.name)", "shard": "\(l.0)", "attempt": "\(l.1)"])
+            return .send(jobMessage(shard: l.0, attempt: l.1))
+        }
+    }
+
+    func jobMessage(shard: Int, attempt: UInt32) -> [UInt8] {
+        let members = plan.shards[shard]
+        let d = parameters.dim
+        var vectors = [Float](repeating: 0, count: members.count * d)
+        vectors.withUnsafeMutableBufferPointer { v in
+            for (j, r) in members.enumerated() { (v.baseAddress! + j * d).update(from: rows.baseAddress! + r * d, count: d) }
+        }
+        let p = parameters
+        return WireMessage.job(JobSpec(shard: UInt32(shard), attempt: attempt, space: p.space, dim: d, M: p.M, efConstruction: p.efConstruction,
+                                       seed: p.seed, batchSize: p.batchSize, labels: members.map { labels[$0] }, vectors: vectors)).encoded()
+    }
+
+    /// Checks a result against its lease, assembles it (which validates every field) and keeps it.
+    private func accept(_ r: ShardResult, from pipe: UInt32, peer: Peer) {
+        let s = Int(r.shard)
+        let current = state.withLock { $0.board.isCurrent(shard: s, attempt: r.attempt, pipe: pipe) }
+        guard current else {
+            logger.info("stale result dropped", metadata: ["worker": "\(peer.name)", "shard": "\(r.shard)", "attempt": "\(r.attempt)"])
+            return
+        }
+        let graph: HNSWIndex
+        do {
+            graph = try assemble(shard: s, r.graph)
+        } catch {
+            logger.warning("invalid result; shard handed out again", metadata: ["worker": "\(peer.name)", "shard": "\(s)", "reason": "\(error)"])
+            state.withLock { st in
+                if st.board.isCurrent(shard: s, attempt: r.attempt, pipe: pipe) { retry(&st, shard: s, reason: "invalid result: \(error)") }
+            }
+            return
+        }
+        do { try work.store(shard: s, graph: r.graph) } catch {
+            state.withLock { $0.failure = .workFolder(path: work.path, reason: "cannot save shard \(s): \(error)") }
+            return
+        }
+        let (done, total): (Int, Int) = state.withLock { st in
+            guard st.board.isCurrent(shard: s, attempt: r.attempt, pipe: pipe) else { return (st.board.doneCount, plan.shards.count) }
+            st.board.complete(shard: s)
+            st.graphs[s] = graph
+            st.jobsRun += 1
+            st.buildSeconds[s] = Double(r.buildMicros) * 1e-6
+            return (st.board.doneCount, plan.shards.count)
+        }
+        logger.info("shard done", metadata: ["worker": "\(peer.name)", "shard": "\(s)", "build_s": "\(String(format: "%.2f", Double(r.buildMicros) * 1e-6))",
+                                             "done": "\(done)", "total": "\(total)"])
+        progress?.update(done, total)
+    }
+
+    func assemble(shard s: Int, _ bytes: [UInt8]) throws -> HNSWIndex {
+        let members = plan.shards[s]
+        let d = parameters.dim
+        var sub = [Float](repeating: 0, count: members.count * d)
+        sub.withUnsafeMutableBufferPointer { v in
+            for (j, r) in members.enumerated() { (v.baseAddress! + j * d).update(from: rows.baseAddress! + r * d, count: d) }
+        }
+        let p = parameters
+        return try sub.withUnsafeBufferPointer { rowsP in
+            try bytes.withUnsafeBytes {
+                try HNSWIndex.assemble(space: p.space, dim: d, M: p.M, efConstruction: p.efConstruction, seed: p.seed,
+                                       rows: rowsP, labels: members.map { labels[$0] }, graph: $0)
+            }
+        }
+    }
+}

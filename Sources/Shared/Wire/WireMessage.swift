@@ -1,0 +1,313 @@
+import CCompression
+import HNSW
+
+/// One shard build handed to a worker: the build parameters and the shard's rows.
+public struct JobSpec: Sendable, Equatable {
+    public var shard: UInt32
+    public var attempt: UInt32
+    public var space: Space
+    public var dim: Int
+    public var M: Int
+    public var efConstruction: Int
+    public var seed: UInt64
+    public var batchSize: Int
+    public var labels: [UInt64]
+    /// Row-major, `dim` floats per label.
+    public var vectors: [Float]
+
+    public init(shard: UInt32, attempt: UInt32, space: Space, dim: Int, M: Int, efConstruction: Int, seed: UInt64,
+                batchSize: Int, labels: [UInt64], vectors: [Float]) {
+        self.shard = shard
+        self.attempt = attempt
+        self.space = space
+        self.dim = dim
+        self.M = M
+        self.efConstruction = efConstruction
+        self.seed = seed
+        self.batchSize = batchSize
+        self.labels = labels
+        self.vectors = vectors
+    }
+}
+
+/// A worker's answer to a job: the shard graph (HNSWIndex.encodeGraph) and how long it took.
+public struct ShardResult: Sendable, Equatable {
+    public var shard: UInt32
+    public var attempt: UInt32
+    public var buildMicros: UInt64
+    public var graph: [UInt8]
+
+    public init(shard: UInt32, attempt: UInt32, buildMicros: UInt64, graph: [UInt8]) {
+        self.shard = shard
+        self.attempt = attempt
+        self.buildMicros = buildMicros
+        self.graph = graph
+    }
+}
+
+/// The coordinator/worker protocol. Workers send requests (REQ); the coordinator replies (REP).
+///
+/// Framing, little-endian: magic "RCTW", version u16, type u16, payload length u32, CRC-32 of the
+/// payload u32, then the payload. Each type has a size cap, every count is checked against the
+/// bytes that remain before anything is allocated, and a payload must be consumed exactly.
+public enum WireMessage: Sendable, Equatable {
+    /// Worker → coordinator: the first request on a connection.
+    case hello(name: String)
+    /// Coordinator → worker: a fresh 32-byte nonce to answer.
+    case challenge(nonce: [UInt8])
+    /// Worker → coordinator: HMAC-SHA256(token, "worker" ‖ nonce) and the worker's own nonce.
+    case auth(mac: [UInt8], nonce: [UInt8])
+    /// Coordinator → worker: HMAC-SHA256(token, "coordinator" ‖ worker nonce) and the worker's id.
+    case welcome(mac: [UInt8], workerID: UInt32)
+    /// Coordinator → worker: refused (bad token or protocol); the connection is then closed.
+    case reject(reason: String)
+    /// Worker → coordinator: ready for work.
+    case ready
+    case job(JobSpec)
+    /// Coordinator → worker: nothing to hand out now; ask again after this many milliseconds.
+    case wait(milliseconds: UInt32)
+    /// Coordinator → worker: the build is over; exit.
+    case stop
+    case result(ShardResult)
+    /// Worker → coordinator: the job could not be done.
+    case failure(shard: UInt32, attempt: UInt32, reason: String)
+
+    public static let version: UInt16 = 1
+    static let magic: [UInt8] = Array("RCTW".utf8)
+    public static let headerSize = 16
+    /// Cap of the small control messages.
+    public static let smallCap = 4096
+    /// Default cap of a job or result payload (1 GiB).
+    public static let defaultLargeCap = 1 << 30
+
+    var type: UInt16 {
+        switch self {
+        case .hello: 1
+        case .challenge: 2
+        case .auth: 3
+        case .welcome: 4
+        case .reject: 5
+        case .ready: 6
+        case .job: 7
+        case .wait: 8
+        case .stop: 9
+        case .result: 10
+        case .failure: 11
+        }
+    }
+
+    static func typeName(_ t: UInt16) -> String {
+        ["?", "HELLO", "CHALLENGE", "AUTH", "WELCOME", "REJECT", "READY", "JOB", "WAIT", "STOP", "RESULT", "FAILURE"][Int(t) < 12 ? Int(t) : 0]
+    }
+
+    /// The name of this message's type, for logs.
+    public var name: String { Self.typeName(type) }
+
+    static func cap(_ t: UInt16, large: Int) -> Int { t == 7 || t == 10 ? large : smallCap }
+
+    // MARK: encoding
+
+    /// The framed bytes of this message.
+    public func encoded() -> [UInt8] {
+        var w = WireWriter()
+        switch self {
+        case .hello(let name): w.string(name)
+        case .challenge(let nonce): w.bytes(nonce)
+        case .auth(let mac, let nonce):
+            w.bytes(mac)
+            w.bytes(nonce)
+        case .welcome(let mac, let id):
+            w.bytes(mac)
+            w.u32(id)
+        case .reject(let reason): w.string(reason)
+        case .ready, .stop: break
+        case .job(let j):
+            w.u32(j.shard)
+            w.u32(j.attempt)
+            w.u8(UInt8(Space.allCases.firstIndex(of: j.space) ?? 0))
+            w.u32(UInt32(j.dim))
+            w.u32(UInt32(j.M))
+            w.u32(UInt32(j.efConstruction))
+            w.u64(j.seed)
+            w.u32(UInt32(j.batchSize))
+            w.u32(UInt32(j.labels.count))
+            j.labels.withUnsafeBytes { w.raw($0) }
+            j.vectors.withUnsafeBytes { w.raw($0) }
+        case .wait(let ms): w.u32(ms)
+        case .result(let r):
+            w.u32(r.shard)
+            w.u32(r.attempt)
+            w.u64(r.buildMicros)
+            w.u32(UInt32(r.graph.count))
+            r.graph.withUnsafeBytes { w.raw($0) }
+        case .failure(let shard, let attempt, let reason):
+            w.u32(shard)
+            w.u32(attempt)
+            w.string(reason)
+        }
+        let payload = w.out
+        var out = Self.magic
+        out.reserveCapacity(Self.headerSize + payload.count)
+        var h = WireWriter()
+        h.u16(Self.version)
+        h.u16(type)
+        h.u32(UInt32(payload.count))
+        h.u32(payload.withUnsafeBytes { Self.crc($0) })
+        out += h.out
+        out += payload
+        return out
+    }
+
+    static func crc(_ b: UnsafeRawBufferPointer) -> UInt32 {
+        var c = crc32(0, nil, 0)
+        var p = b.baseAddress?.assumingMemoryBound(to: UInt8.self)
+        var left = b.count
+        while left > 0, let q = p {
+            let n = min(left, 1 << 30)
+            c = crc32(c, q, uInt(n))
+            p = q + n
+            left -= n
+        }
+        return UInt32(truncatingIfNeeded: c)
+    }
+
+    // MARK: decoding
+
+    /// Decodes one framed message from an untrusted peer.
+    /// - Parameter largeCap: the cap of job and result payloads.
+    public static func decode(_ bytes: [UInt8], largeCap: Int = defaultLargeCap) throws -> WireMessage {
+        guard bytes.count >= headerSize else { throw WireError.tooShort(bytes.count) }
+        guard Array(bytes[0..<4]) == magic else { throw WireError.badMagic }
+        var h = WireReader(bytes, from: 4, name: "header")
+        let version = try h.u16()
+        guard version == Self.version else { throw WireError.unsupportedVersion(version) }
+        let type = try h.u16()
+        guard (1...11).contains(type) else { throw WireError.unknownType(type) }
+        let length = Int(try h.u32())
+        let checksum = try h.u32()
+        let name = typeName(type)
+        let actual = bytes.count - headerSize
+        guard length == actual else { throw WireError.lengthMismatch(declared: length, actual: actual) }
+        let cap = cap(type, large: largeCap)
+        guard length <= cap else { throw WireError.tooLarge(type: name, bytes: length, cap: cap) }
+        let sum = bytes.withUnsafeBytes { crc(UnsafeRawBufferPointer(rebasing: $0[headerSize...])) }
+        guard sum == checksum else { throw WireError.checksumMismatch }
+        var r = WireReader(bytes, from: headerSize, name: name)
+        let message: WireMessage
+        switch type {
+        case 1: message = .hello(name: try r.string(max: 256))
+        case 2: message = .challenge(nonce: try r.bytes(32))
+        case 3: message = .auth(mac: try r.bytes(32), nonce: try r.bytes(32))
+        case 4: message = .welcome(mac: try r.bytes(32), workerID: try r.u32())
+        case 5: message = .reject(reason: try r.string(max: 2048))
+        case 6: message = .ready
+        case 7: message = .job(try decodeJob(&r))
+        case 8: message = .wait(milliseconds: try r.u32())
+        case 9: message = .stop
+        case 10:
+            let shard = try r.u32(), attempt = try r.u32(), micros = try r.u64()
+            let n = Int(try r.u32())
+            message = .result(ShardResult(shard: shard, attempt: attempt, buildMicros: micros, graph: try r.bytes(n)))
+        default: message = .failure(shard: try r.u32(), attempt: try r.u32(), reason: try r.string(max: 2048))
+        }
+        try r.finish()
+        return message
+    }
+
+    private static func decodeJob(_ r: inout WireReader) throws -> JobSpec {
+        let shard = try r.u32(), attempt = try r.u32()
+        let s = Int(try r.u8())
+        guard s < Space.allCases.count else { throw r.bad("space code \(s) is unknown") }
+        let dim = Int(try r.u32()), M = Int(try r.u32()), efc = Int(try r.u32())
+        let seed = try r.u64()
+        let batch = Int(try r.u32())
+        guard (1...65_536).contains(dim) else { throw r.bad("dimension \(dim) is outside 1…65536") }
+        guard (2...10_000).contains(M) else { throw r.bad("M \(M) is outside 2…10000") }
+        guard (1...1_000_000).contains(efc) else { throw r.bad("ef_construction \(efc) is outside 1…1000000") }
+        guard (1...65_536).contains(batch) else { throw r.bad("batch size \(batch) is outside 1…65536") }
+        let n = Int(try r.u32())
+        // Check the whole shard's size before allocating anything for it.
+        let (rowBytes, o1) = dim.multipliedReportingOverflow(by: 4)
+        let (perItem, o2) = rowBytes.addingReportingOverflow(8)
+        let (total, o3) = perItem.multipliedReportingOverflow(by: n)
+        guard !o1, !o2, !o3, total == r.remaining else {
+            throw r.bad("\(n) items of dimension \(dim) need \(o3 ? "overflowing" : "\(total)") bytes but \(r.remaining) remain")
+        }
+        let labels: [UInt64] = try r.array(n)
+        let vectors: [Float] = try r.array(n * dim)
+        return JobSpec(shard: shard, attempt: attempt, space: Space.allCases[s], dim: dim, M: M, efConstruction: efc, seed: seed,
+                       batchSize: batch, labels: labels, vectors: vectors)
+    }
+}
+
+struct WireWriter {
+    var out: [UInt8] = []
+    mutating func u8(_ v: UInt8) { out.append(v) }
+    mutating func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
+    mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
+    mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
+    mutating func raw(_ b: UnsafeRawBufferPointer) { out.append(contentsOf: b) }
+    mutating func bytes(_ b: [UInt8]) { out.append(contentsOf: b) }
+    mutating func string(_ s: String) {
+        let u = Array(s.utf8.prefix(2048))
+        u16(UInt16(u.count))
+        out.append(contentsOf: u)
+    }
+}
+
+/// Bounds-checked reads from an untrusted payload.
+struct WireReader {
+    let data: [UInt8]
+    var pos: Int
+    let name: String
+
+    init(_ data: [UInt8], from: Int, name: String) {
+        self.data = data
+        pos = from
+        self.name = name
+    }
+
+    var remaining: Int { data.count - pos }
+
+    func bad(_ reason: String) -> WireError { .malformed(type: name, reason: reason) }
+
+    private mutating func take(_ n: Int) throws -> Range<Int> {
+        guard n >= 0, n <= remaining else { throw bad("needs \(n) more bytes at offset \(pos), \(remaining) remain") }
+        defer { pos += n }
+        return pos..<(pos + n)
+    }
+
+    private mutating func int<T: FixedWidthInteger>(_: T.Type) throws -> T {
+        let r = try take(MemoryLayout<T>.size)
+        return data.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: r.lowerBound, as: T.self)) }
+    }
+
+    mutating func u8() throws -> UInt8 { try int(UInt8.self) }
+    mutating func u16() throws -> UInt16 { try int(UInt16.self) }
+    mutating func u32() throws -> UInt32 { try int(UInt32.self) }
+    mutating func u64() throws -> UInt64 { try int(UInt64.self) }
+
+    mutating func bytes(_ n: Int) throws -> [UInt8] { Array(data[try take(n)]) }
+
+    mutating func string(max: Int) throws -> String {
+        let n = Int(try u16())
+        guard n <= max else { throw bad("a string of \(n) bytes exceeds \(max)") }
+        guard let s = String(validating: data[try take(n)], as: UTF8.self) else { throw bad("a string is not valid UTF-8") }
+        return s
+    }
+
+    /// `count` values (this project runs on little-endian machines only), copied out (the payload need not be aligned).
+    mutating func array<T: BitwiseCopyable>(_ count: Int) throws -> [T] {
+        let (bytes, o) = count.multipliedReportingOverflow(by: MemoryLayout<T>.size)
+        guard !o else { throw bad("an array of \(count) values overflows") }
+        let r = try take(bytes)
+        return [T](unsafeUninitializedCapacity: count) { buf, n in
+            data.withUnsafeBytes { UnsafeMutableRawBufferPointer(buf).copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[r])) }
+            n = count
+        }
+    }
+
+    func finish() throws {
+        guard remaining == 0 else { throw bad("\(remaining) unexpected bytes after the last field") }
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import HNSW
+import Logging
+import Shared
+
+/// How a worker connects and works.
+public struct WorkerOptions: Sendable {
+    public var connect: String
+    public var threads: Int
+    public var token: [UInt8]
+    public var name: String
+    public var tls: TLSSettings?
+    /// Give up when the coordinator cannot be reached for this long.
+    public var giveUpSeconds: Double
+    /// Exit as soon as this process is no longer the parent (local mode's children).
+    public var parentPID: Int32?
+    public var maxMessageBytes: Int
+
+    public init(connect: String, threads: Int, token: [UInt8], name: String, tls: TLSSettings? = nil, giveUpSeconds: Double = 120,
+                parentPID: Int32? = nil, maxMessageBytes: Int = WireMessage.defaultLargeCap) {
+        self.connect = connect
+        self.threads = max(threads, 1)
+        self.token = token
+        self.name = name
+        self.tls = tls
+        self.giveUpSeconds = giveUpSeconds
+        self.parentPID = parentPID
+        self.maxMessageBytes = maxMessageBytes
+    }
+}
+
+public enum WorkerError: Error, CustomStringConvertible, Sendable, Equatable {
+    case rejected(String)
+    case impostor
+    case unreachable(url: String, seconds: Int)
+    case parentGone
+
+    public var description: String {
+        switch self {
+        case .rejected(let r): return "the coordinator refused this worker: \(r)"
+        case .impostor: return "the coordinator could not prove it holds the cluster token; refusing to work for it"
+        case .unreachable(let u, let s): return "no coordinator answered at \(u) for \(s) s; giving up"
+        case .parentGone: return "the local coordinator that started this worker has exited"
+        }
+    }
+}
+
+/// What a worker did before it was told to stop.
+public struct WorkerSummary: Sendable, Equatable {
+    public var jobs = 0
+    public var reconnects = 0
+}
+
+/// The worker loop: authenticate, pull jobs, build shard graphs, send them back; reconnect when
+/// the coordinator restarts; exit on STOP.
+public enum WorkerLoop {
+    struct ProtocolSlip: Error { let reason: String }
+
+    public static func run(_ o: WorkerOptions, logger: Logger) throws -> WorkerSummary {
+        let socket = try NNGSocket(.request, maxMessageBytes: o.maxMessageBytes + 4096)
+        defer { socket.close() }
+        try socket.setTimeouts(receiveMs: 120_000, sendMs: 5_000)
+        try socket.dial(o.connect, tls: o.tls)
+        var summary = WorkerSummary()
+        var lastContact = Date()
+
+        func exchange(_ m: WireMessage) throws -> WireMessage {
+            try socket.send(m.encoded())
+            let reply = try WireMessage.decode(try socket.receive(), largeCap: o.maxMessageBytes)
+            lastContact = Date()
+            return reply
+        }
+
+        while true {
+            if let p = o.parentPID, getppid() != p { throw WorkerError.parentGone }
+            do {
+                guard case .challenge(let nonce) = try exchange(.hello(name: o.name)) else { throw ProtocolSlip(reason: "expected CHALLENGE") }
+                let mine = Handshake.nonce()
+                let proof = Handshake.proof(token: o.token, role: "worker", nonce: nonce)
+                switch try exchange(.auth(mac: proof, nonce: mine)) {
+                case .reject(let reason): throw WorkerError.rejected(reason)
+                case .welcome(let mac, let id):
+                    guard Handshake.verify(mac, token: o.token, role: "coordinator", nonce: mine) else { throw WorkerError.impostor }
+                    logger.info("joined the coordinator", metadata: ["url": "\(o.connect)", "worker_id": "\(id)"])
+                default: throw ProtocolSlip(reason: "expected WELCOME")
+                }
+                var reply = try exchange(.ready)
+                while true {
+                    switch reply {
+                    case .job(let job):
+                        reply = try exchange(build(job, threads: o.threads, logger: logger))
+                        summary.jobs += 1
+                    case .wait(let ms):
+                        if let p = o.parentPID, getppid() != p { throw WorkerError.parentGone }
+                        usleep(UInt32(min(ms, 5000)) * 1000)
+                        reply = try exchange(.ready)
+                    case .stop:
+                        logger.info("stopped by the coordinator", metadata: ["jobs": "\(summary.jobs)"])
+                        return summary
+                    case .reject(let reason):
+                        throw WorkerError.rejected(reason)
+                    default:
+                        throw ProtocolSlip(reason: "unexpected \(reply.name)")
+                    }
+                }
+            } catch let e as NNGError where e.isTimeout || e.isConnectionLoss {
+                try waitToReconnect(o, since: lastContact, reason: "\(e)", logger: logger, summary: &summary)
+            } catch let e as ProtocolSlip {
+                try waitToReconnect(o, since: lastContact, reason: e.reason, logger: logger, summary: &summary)
+            } catch let e as WireError {
+                try waitToReconnect(o, since: lastContact, reason: "bad reply: \(e)", logger: logger, summary: &summary)
+            }
+        }
+    }
+
+    private static func waitToReconnect(_ o: WorkerOptions, since last: Date, reason: String, logger: Logger,
+                                        summary: inout WorkerSummary) throws {
+        if let p = o.parentPID, getppid() != p { throw WorkerError.parentGone }
+        let quiet = Date().timeIntervalSince(last)
+        if quiet > o.giveUpSeconds { throw WorkerError.unreachable(url: o.connect, seconds: Int(quiet)) }
+        summary.reconnects += 1
+        logger.info("connection to the coordinator interrupted; starting over", metadata: ["reason": "\(reason)"])
+        usleep(200_000)
+    }
+
+    /// Builds one shard graph; a job that cannot be built is reported, not fatal.
+    static func build(_ job: JobSpec, threads: Int, logger: Logger) -> WireMessage {
+        let started = DispatchTime.now().uptimeNanoseconds
+        do {
+            let index = try HNSWIndex(space: job.space, dim: job.dim, M: job.M, efConstruction: job.efConstruction,
+                                      capacity: job.labels.count, seed: job.seed)
+            try job.vectors.withUnsafeBufferPointer {
+                try index.add(rows: $0, labels: job.labels, options: BuildOptions(threads: threads, batchSize: job.batchSize))
+            }
+            let micros = (DispatchTime.now().uptimeNanoseconds - started) / 1000
+            logger.info("shard built", metadata: ["shard": "\(job.shard)", "attempt": "\(job.attempt)", "items": "\(job.labels.count)",
+                                                  "build_s": "\(String(format: "%.2f", Double(micros) * 1e-6))"])
+            return .result(ShardResult(shard: job.shard, attempt: job.attempt, buildMicros: micros, graph: index.encodeGraph()))
+        } catch {
+            return .failure(shard: job.shard, attempt: job.attempt, reason: "\(error)")
+        }
+    }
+}

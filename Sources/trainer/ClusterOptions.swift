@@ -1,0 +1,40 @@
+import ArgumentParser
+import Coordinator
+import Foundation
+import HNSW
+import Logging
+import Shared
+
+/// Cluster flags shared by `train` and `build-index`.
+struct ClusterOptions: ParsableArguments {
+    @Option(help: "Build on this many local worker processes (overrides cluster.mode and cluster.workers).") var workers: Int?
+    @Option(help: "Number of shards (overrides cluster.shards). The output depends on it, never on --workers.") var shards: Int?
+    @Option(help: "Listen on this address for remote workers instead of starting local ones (overrides cluster.listen).") var listen: String?
+    @Flag(help: "Continue a cluster build whose coordinator stopped: keep the shards already in the work folder.") var resume = false
+
+    func validate() throws {
+        if let w = workers, w < 1 { throw ValidationError("--workers must be ≥ 1, got \(w)") }
+        if let s = shards, s < 1 { throw ValidationError("--shards must be ≥ 1, got \(s)") }
+        if workers != nil, listen != nil { throw ValidationError("give --workers (local workers) or --listen (remote workers), not both") }
+    }
+}
+
+/// The running trainer binary, which local mode starts as its workers.
+func trainerExecutable() -> String {
+    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+}
+
+/// Maps coordinator and transport failures to exit codes (settings → 2, everything else → 1).
+func clusterError(_ error: any Error) -> CLIError {
+    switch error {
+    case let e as CoordinatorError:
+        if case .invalidSettings = e { return .usage("\(e)") }
+        if case .shardTooLarge = e { return .usage("\(e)") }
+        return .runtime("\(e)")
+    case let e as HandshakeError: return .usage("\(e)")
+    case let e as NNGError: return .runtime("cluster transport: \(e)")
+    case let e as CLIError: return e
+    case let e as HNSWError: return CLIError(e)
+    default: return .runtime("\(error)")
+    }
+}
