@@ -37,6 +37,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "HNSWTests", dependencies: ["HNSW"]),
+        .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator"]),
         .testTarget(name: "SharedTests", dependencies: ["Shared", "HNSW", "CCompression"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]

@@ -27,11 +27,15 @@ struct BuildIndexCommand: ParsableCommand {
     @Option(name: .customLong("token-env"), help: "Environment variable holding the cluster token.") var tokenEnv = "TRAINER_CLUSTER_TOKEN"
     @Option(name: .customLong("tls-cert"), help: "PEM certificate for a tls+tcp:// --listen address.") var tlsCert: String?
     @Option(name: .customLong("tls-key"), help: "PEM private key for a tls+tcp:// --listen address.") var tlsKey: String?
+    @Option(name: .customLong("max-message-mib"), help: "Cap of a job or result message, in MiB.") var maxMessageMiB: Int = 1024
+    @Option(name: .customLong("lease-seconds"), help: "Seconds a worker may hold a job before it is handed to another.") var leaseSeconds: Double = 600
 
     func run() throws {
         guard m >= 2 else { throw CLIError.usage("-M must be ≥ 2, got \(m)") }
         guard efConstruction >= 1 else { throw CLIError.usage("--ef-construction must be ≥ 1, got \(efConstruction)") }
         guard batchSize >= 1 else { throw CLIError.usage("--batch-size must be ≥ 1, got \(batchSize)") }
+        guard (1...4095).contains(maxMessageMiB) else { throw CLIError.usage("--max-message-mib must be in 1…4095, got \(maxMessageMiB)") }
+        guard leaseSeconds > 0 else { throw CLIError.usage("--lease-seconds must be > 0, got \(leaseSeconds)") }
         let t0 = now()
         let x = try readVectors(vectors)
         guard x.cols >= 1 else { throw CLIError.input("\(vectors): vectors have dimension 0") }
@@ -49,7 +53,7 @@ struct BuildIndexCommand: ParsableCommand {
                     ?? .local(workers: workers, executable: trainerExecutable(), threadsPerWorker: max(1, t / workers)),
                 shards: cluster.shards ?? max(workers, 1), tokenEnv: tokenEnv,
                 tls: TLSSettings(certFile: tlsCert, keyFile: tlsKey), workFolder: workDir ?? out + ".work", resume: cluster.resume,
-                mergeThreads: t)
+                leaseSeconds: leaseSeconds, mergeThreads: t, maxMessageBytes: maxMessageMiB << 20)
             let handler = RunLogHandler(folder: nil)
             let logger = Logger(label: "coordinator") { _ in handler }
             do {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Coordinator
 import Foundation
 import HNSW
 import Logging
@@ -12,6 +13,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Configuration file.") var config: String = "config/trainer.yml"
     @Flag(help: "Update the saved model in export.output_dir instead of retraining: add new items, update changed ones, delete missing ones.")
     var incremental = false
+    @OptionGroup var cluster: ClusterOptions
 
     func run() throws {
         let cfg: TrainerConfig
@@ -20,10 +22,17 @@ struct TrainCommand: ParsableCommand {
         let handler = RunLogHandler(folder: cfg.export.logDir)
         let logger = Logger(label: "trainer") { _ in handler }
         logger.info("run started", metadata: ["config": "\(config)", "seed": "\(cfg.seed)", "model_version": "\(cfg.modelVersion)"])
+        let builder = try clusterBuilder(cfg, threads: threads, logger: logger)
+        if incremental, cluster.workers != nil || cluster.listen != nil || cluster.resume {
+            throw CLIError.usage("--incremental updates the saved index in this process; drop --workers, --listen and --resume")
+        }
         let summary: TrainingRun.Summary
         do {
             summary = incremental ? try TrainingRun.runIncremental(config: cfg, threads: threads, logger: logger)
-                                  : try TrainingRun.run(config: cfg, threads: threads, logger: logger)
+                                  : try TrainingRun.run(config: cfg, threads: threads, logger: logger, buildIndex: builder)
+        } catch let e as CLIError {
+            logger.error("run failed", metadata: ["error": "\(e.message)"])
+            throw e
         } catch let e as ArtifactError {
             logger.error("run failed", metadata: ["error": "\(e.message)"])
             throw CLIError.runtime(e.message)
@@ -44,5 +53,35 @@ struct TrainCommand: ParsableCommand {
         print(String(format: "  load %.2f s, pipeline %.2f s, index %.2f s, write %.2f s", t["load"] ?? 0, t["pipeline"] ?? 0,
                      t["index"] ?? 0, t["write"] ?? 0))
         print("  \(summary.folder)/hnsw_index.bin, labels.tsv, vectors.npy, item_weights.npy, pipeline.json, item_state.tsv, training_metadata.json")
+    }
+
+    /// The cluster index builder for this run, or nil for a build in this process.
+    func clusterBuilder(_ cfg: TrainerConfig, threads: Int, logger: Logger) throws -> TrainingRun.IndexBuilder? {
+        var mode = cfg.cluster.mode
+        if cluster.workers != nil { mode = "local" }
+        if cluster.listen != nil { mode = "cluster" }
+        if mode == "single" {
+            guard cluster.shards == nil, !cluster.resume else {
+                throw CLIError.usage("--shards and --resume need a cluster build: set cluster.mode or give --workers or --listen")
+            }
+            return nil
+        }
+        let workers = cluster.workers ?? cfg.cluster.workers
+        let perWorker = cfg.cluster.workerThreads > 0 ? cfg.cluster.workerThreads : max(1, threads / workers)
+        let settings = ClusterSettings(
+            mode: mode == "local" ? .local(workers: workers, executable: trainerExecutable(), threadsPerWorker: perWorker)
+                                  : .listen(url: cluster.listen ?? cfg.cluster.listen),
+            shards: cluster.shards ?? cfg.cluster.shards, tokenEnv: cfg.cluster.tokenEnv,
+            tls: TLSSettings(certFile: cfg.cluster.tlsCert, keyFile: cfg.cluster.tlsKey),
+            workFolder: cfg.cluster.workDir ?? cfg.export.outputDir + "/cluster-work", resume: cluster.resume,
+            leaseSeconds: cfg.cluster.leaseSeconds, mergeThreads: threads)
+        let seed = UInt64(cfg.seed), M = cfg.index.M, efc = cfg.index.efConstruction
+        return { rows, labels, space, dim in
+            do {
+                return try ClusterBuild.run(rows: rows, labels: labels,
+                                            parameters: IndexParameters(space: space, dim: dim, M: M, efConstruction: efc, seed: seed),
+                                            settings: settings, logger: logger)
+            } catch { throw clusterError(error) }
+        }
     }
 }

@@ -1,0 +1,116 @@
+import XCTest
+import HNSW
+@testable import Shared
+
+final class WireTests: XCTestCase {
+    let job = JobSpec(shard: 3, attempt: 2, space: .l2, dim: 3, M: 8, efConstruction: 50, seed: 42, batchSize: 64,
+                      labels: [10, 11], vectors: [1, 2, 3, 4, 5, 6.5])
+
+    var samples: [WireMessage] {
+        [.hello(name: "node-1"), .challenge(nonce: Array(repeating: 7, count: 32)),
+         .auth(mac: Array(repeating: 1, count: 32), nonce: Array(repeating: 2, count: 32)),
+         .welcome(mac: Array(repeating: 3, count: 32), workerID: 9), .reject(reason: "bad token"), .ready, .job(job),
+         .wait(milliseconds: 250), .stop, .result(ShardResult(shard: 3, attempt: 2, buildMicros: 1234, graph: [1, 2, 3, 4, 5])),
+         .failure(shard: 1, attempt: 1, reason: "out of memory")]
+    }
+
+    func testEveryMessageRoundTrips() throws {
+        for m in samples { XCTAssertEqual(try WireMessage.decode(m.encoded()), m, m.name) }
+    }
+
+    func testHeaderFieldsAreChecked() throws {
+        let good = WireMessage.wait(milliseconds: 5).encoded()
+        func error(_ b: [UInt8]) -> WireError? {
+            do { _ = try WireMessage.decode(b, largeCap: 1 << 20); return nil } catch { return error as? WireError }
+        }
+        XCTAssertEqual(error(Array(good.prefix(10))), .tooShort(10))
+        var b = good; b[0] = 0x58
+        XCTAssertEqual(error(b), .badMagic)
+        b = good; b[4] = 9
+        XCTAssertEqual(error(b), .unsupportedVersion(9))
+        b = good; b[6] = 99
+        XCTAssertEqual(error(b), .unknownType(99))
+        b = good; b[16] ^= 1
+        XCTAssertEqual(error(b), .checksumMismatch)
+        XCTAssertEqual(error(good + [0]), .lengthMismatch(declared: 4, actual: 5))
+        let big = WireMessage.reject(reason: String(repeating: "x", count: 2048)).encoded()
+        XCTAssertNil(error(big))
+        var huge = WireMessage.ready.encoded()
+        huge += [UInt8](repeating: 0, count: 5000)
+        huge[8] = 0x88; huge[9] = 0x13  // declares 5000 bytes
+        XCTAssertEqual(error(huge), .tooLarge(type: "READY", bytes: 5000, cap: WireMessage.smallCap))
+        XCTAssertEqual(error(WireMessage.job(job).encoded()).map { "\($0)" }, nil)
+        XCTAssertEqual(try? WireMessage.decode(WireMessage.job(job).encoded(), largeCap: 10), nil)
+    }
+
+    func testJobCountsAreCheckedBeforeAllocating() throws {
+        // A job that claims 2^32−1 items of dimension 65536 must be refused from the sizes alone.
+        var w = WireWriter()
+        w.u32(0); w.u32(1); w.u8(0); w.u32(65_536); w.u32(8); w.u32(50); w.u64(1); w.u32(64); w.u32(UInt32.max)
+        let framed = frame(type: 7, w.out)
+        XCTAssertThrowsError(try WireMessage.decode(framed)) { XCTAssertTrue("\($0)".contains("need"), "\($0)") }
+    }
+
+    func frame(type: UInt16, _ payload: [UInt8]) -> [UInt8] {
+        var h = WireWriter()
+        h.u16(WireMessage.version); h.u16(type); h.u32(UInt32(payload.count))
+        h.u32(payload.withUnsafeBytes { WireMessage.crc($0) })
+        return Array("RCTW".utf8) + h.out + payload
+    }
+
+    /// Random and mutated messages, with valid checksums so the payload decoders are reached: each is
+    /// an error or a message that encodes back to the same bytes.
+    func testFuzzedMessagesNeverCrash() throws {
+        var state: UInt64 = 0xC0FFEE
+        func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        let seeds = samples.map { $0.encoded() }
+        var accepted = 0, refused = 0
+        for i in 0..<20_000 {
+            var payload: [UInt8]
+            var type: UInt16
+            if i % 4 == 0 {
+                type = UInt16(next() % 13)
+                payload = (0..<Int(next() % 96)).map { _ in UInt8(truncatingIfNeeded: next()) }
+            } else {
+                let s = seeds[Int(next() % UInt64(seeds.count))]
+                type = UInt16(s[6]) | UInt16(s[7]) << 8
+                payload = Array(s[16...])
+                for _ in 0..<(1 + Int(next() % 4)) where !payload.isEmpty {
+                    payload[Int(next() % UInt64(payload.count))] = UInt8(truncatingIfNeeded: next())
+                }
+                if next() % 4 == 0 { payload = Array(payload.prefix(Int(next() % UInt64(payload.count + 1)))) }
+                if next() % 8 == 0 { payload += [UInt8(truncatingIfNeeded: next())] }
+            }
+            var bytes = frame(type: type, payload)
+            if i % 10 == 9 { bytes[Int(next() % 16)] = UInt8(truncatingIfNeeded: next()) }  // damage the header too
+            do {
+                let m = try WireMessage.decode(bytes, largeCap: 1 << 20)
+                XCTAssertEqual(m.encoded(), bytes)
+                accepted += 1
+            } catch is WireError {
+                refused += 1
+            }
+        }
+        XCTAssertEqual(accepted + refused, 20_000)
+        XCTAssertGreaterThan(refused, 1000)
+        XCTAssertGreaterThan(accepted, 100)
+    }
+
+    func testHandshakeProofs() throws {
+        let token = Array("0123456789abcdef-token".utf8)
+        let nonce = Handshake.nonce()
+        XCTAssertEqual(nonce.count, 32)
+        XCTAssertNotEqual(nonce, Handshake.nonce())
+        let proof = Handshake.proof(token: token, role: "worker", nonce: nonce)
+        XCTAssertTrue(Handshake.verify(proof, token: token, role: "worker", nonce: nonce))
+        XCTAssertFalse(Handshake.verify(proof, token: token, role: "coordinator", nonce: nonce))
+        XCTAssertFalse(Handshake.verify(proof, token: Array("0123456789abcdef-other".utf8), role: "worker", nonce: nonce))
+        XCTAssertFalse(Handshake.verify(proof, token: token, role: "worker", nonce: Handshake.nonce()))
+    }
+}
