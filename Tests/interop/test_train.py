@@ -243,3 +243,38 @@ def test_failed_save_restores_every_previous_artifact(workdir):
     assert p.returncode == 1 and "item_state.tsv" in p.stderr and "untouched" in p.stderr, p.stderr
     assert {n: sha(m / n) for n in names} == before
     assert not [f for f in os.listdir(m) if f.startswith(".staging")]
+
+
+def test_cluster_training_depends_on_shards_not_workers(workdir):
+    """`trainer train` on local worker processes: same bytes for 1 and 3 workers, the shard plan and
+    per-worker jobs in the metadata and the log, and hnswlib finds each item first."""
+    files = []
+    for w in [1, 3]:
+        trainer("train", "--config", workdir / "trainer.yml", "--workers", w, "--shards", 4)
+        files.append((workdir / "models/hnsw_index.bin").read_bytes())
+        meta = json.loads((workdir / "models/training_metadata.json").read_text())
+        c = meta["cluster"]
+        assert c["mode"] == "local" and c["workers"] == w and c["shards"] == 4 and c["shardSizes"] == [250] * 4
+        assert sum(c["jobsPerWorker"].values()) == 4 and c["retries"] == 0 and len(c["shardBuildSeconds"]) == 4
+    assert files[0] == files[1]
+    log = next((workdir / "logs").glob("trainer_*.log")).read_text()
+    assert "cluster plan" in log and "jobs_per_worker=" in log
+    x = np.load(workdir / "models/vectors.npy")
+    idx = hnswlib.Index(space="cosine", dim=x.shape[1])
+    idx.load_index(str(workdir / "models/hnsw_index.bin"))
+    idx.set_ef(100)
+    labels, _ = idx.knn_query(x[:200], k=1)
+    assert np.mean(labels[:, 0] == np.arange(200)) >= 0.99
+
+
+def test_cluster_mode_without_a_token_says_which_variable_to_set(workdir):
+    text = (workdir / "trainer.yml").read_text().replace("mode: local", "mode: cluster").replace('"tcp://0.0.0.0:7700"', '"tcp://127.0.0.1:7799"')
+    (workdir / "trainer.yml").write_text(text)
+    env_token = os.environ.pop("TRAINER_CLUSTER_TOKEN", None)
+    try:
+        p = trainer("train", "--config", workdir / "trainer.yml", check=False)
+    finally:
+        if env_token is not None:
+            os.environ["TRAINER_CLUSTER_TOKEN"] = env_token
+    assert p.returncode == 2 and "TRAINER_CLUSTER_TOKEN" in p.stderr
+    assert not (workdir / "models/hnsw_index.bin").exists()

@@ -1,0 +1,325 @@
+"""The cluster build with real processes and real sockets: local ipc:// workers, tcp:// and tls+tcp://
+workers started by hand, a worker in its own network namespace, killed workers, a killed coordinator
+resumed, bad tokens and malformed messages. Every run must give the bytes of the W = 1 build."""
+import json, os, shutil, signal, socket, subprocess, time
+import numpy as np
+import pytest
+import hnswlib
+from conftest import TRAINER, exact_topk, recall
+
+TOKEN = "cluster-test-token-0123456789abcdef"
+ENV = dict(os.environ, TRAINER_CLUSTER_TOKEN=TOKEN)
+BUILD = ["-M", "16", "--ef-construction", "100"]
+
+
+def mixture(n, d, seed, k=40):
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((k, d), dtype=np.float32) * 4
+    return (centres[rng.integers(0, k, n)] + rng.standard_normal((n, d), dtype=np.float32)).astype(np.float32)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def build(vectors, out, *extra, env=ENV, check=True):
+    p = subprocess.run([TRAINER, "build-index", "--vectors", str(vectors), "--out", str(out), *BUILD, "--json", *map(str, extra)],
+                       capture_output=True, text=True, env=env, timeout=600)
+    if check:
+        assert p.returncode == 0, p.stderr
+        return json.loads(p.stdout.strip().splitlines()[-1]), p.stderr
+    return p
+
+
+class Coordinator:
+    """A listen-mode coordinator whose log goes to a file the test can watch."""
+
+    def __init__(self, tmp, vectors, out, url, *extra):
+        self.log_path = tmp / f"coordinator-{time.monotonic_ns()}.log"
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen([TRAINER, "build-index", "--vectors", str(vectors), "--out", str(out), *BUILD, "--json",
+                                      "--listen", url, "--work-dir", str(tmp / "work"), *map(str, extra)],
+                                     stdout=subprocess.PIPE, stderr=self.log, text=True, env=ENV)
+
+    def text(self):
+        return self.log_path.read_text()
+
+    def wait_for(self, needle, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if needle in self.text():
+                return
+            assert self.proc.poll() is None, f"coordinator exited early:\n{self.text()}"
+            time.sleep(0.01)
+        raise AssertionError(f"'{needle}' never appeared in the coordinator log:\n{self.text()}")
+
+    def result(self, timeout=300):
+        out, _ = self.proc.communicate(timeout=timeout)
+        self.log.close()
+        assert self.proc.returncode == 0, self.text()
+        return json.loads(out.strip().splitlines()[-1])
+
+
+def worker(url, *extra, env=ENV, name="w"):
+    return subprocess.Popen([TRAINER, "worker", "--connect", url, "--threads", "1", "--give-up-after", "20", "--name", name,
+                             *map(str, extra)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cluster")
+    np.save(d / "x.npy", mixture(20_000, 32, 1))
+    build(d / "x.npy", d / "ref.bin", "--workers", 1, "--shards", 4)
+    return d, (d / "ref.bin").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def slow(tmp_path_factory):
+    """Shards that take a few tenths of a second each on one thread, so that kills land mid-run."""
+    d = tmp_path_factory.mktemp("cluster-slow")
+    np.save(d / "x.npy", mixture(40_000, 64, 2))
+    build(d / "x.npy", d / "ref.bin", "--workers", 2, "--shards", 8, "--threads", 2)
+    return d, (d / "ref.bin").read_bytes()
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_local_ipc_workers_give_the_bytes_of_one_worker(data, tmp_path, workers):
+    d, ref = data
+    meta, _ = build(d / "x.npy", tmp_path / "i.bin", "--workers", workers, "--shards", 4)
+    assert (tmp_path / "i.bin").read_bytes() == ref
+    c = meta["cluster"]
+    assert c["mode"] == "local" and c["workers"] == workers and c["jobsRun"] == 4 and c["shardSizes"] == [5000] * 4
+    assert sum(c["jobsPerWorker"].values()) == 4
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_tcp_workers_give_the_bytes_of_one_worker(data, tmp_path, workers):
+    d, ref = data
+    url = f"tcp://127.0.0.1:{free_port()}"
+    coord = Coordinator(tmp_path, d / "x.npy", tmp_path / "t.bin", url, "--shards", 4)
+    ws = [worker(url, name=f"tcp-{k}") for k in range(workers)]
+    meta = coord.result()
+    for w in ws:
+        assert w.wait(timeout=30) == 0, w.stderr.read()
+    assert (tmp_path / "t.bin").read_bytes() == ref
+    assert meta["cluster"]["mode"] == "cluster" and meta["cluster"]["jobsRun"] == 4
+
+
+def test_worker_killed_mid_job_is_replaced_and_the_bytes_do_not_change(slow, tmp_path):
+    d, ref = slow
+    url = f"tcp://127.0.0.1:{free_port()}"
+    coord = Coordinator(tmp_path, d / "x.npy", tmp_path / "k.bin", url, "--shards", 8)
+    victim = worker(url, name="victim")
+    coord.wait_for("job leased attempt=1 shard=0 worker=victim")
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    rescuer = worker(url, name="rescuer")
+    meta = coord.result()
+    assert rescuer.wait(timeout=30) == 0
+    assert (tmp_path / "k.bin").read_bytes() == ref
+    c = meta["cluster"]
+    assert c["retries"] >= 1 and c["jobsPerWorker"]["rescuer"] == 8
+    assert "worker disconnected mid-job" in coord.text()
+
+
+def test_worker_with_the_wrong_token_gets_no_job(data, tmp_path):
+    d, ref = data
+    url = f"tcp://127.0.0.1:{free_port()}"
+    coord = Coordinator(tmp_path, d / "x.npy", tmp_path / "a.bin", url, "--shards", 4)
+    intruder = worker(url, name="intruder", env=dict(os.environ, TRAINER_CLUSTER_TOKEN="not-the-token-0123456789"))
+    _, err = intruder.communicate(timeout=30)
+    assert intruder.returncode == 2
+    assert "refused this worker" in err and "token does not match" in err
+    honest = worker(url, name="honest")
+    meta = coord.result()
+    assert honest.wait(timeout=30) == 0
+    assert (tmp_path / "a.bin").read_bytes() == ref
+    assert "worker=intruder" not in coord.text().replace("peer=intruder", "")
+    assert "failed authentication" in coord.text()
+    assert meta["cluster"]["jobsPerWorker"] == {"honest": 4}
+
+
+def test_a_worker_without_a_token_is_told_how_to_set_it(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "TRAINER_CLUSTER_TOKEN"}
+    p = subprocess.run([TRAINER, "worker", "--connect", "tcp://127.0.0.1:1"], capture_output=True, text=True, env=env)
+    assert p.returncode == 2 and "TRAINER_CLUSTER_TOKEN" in p.stderr
+
+
+def frame(msg_type, payload, version=1, magic=b"RCTW", crc=None):
+    import zlib
+    c = zlib.crc32(payload) if crc is None else crc
+    return magic + version.to_bytes(2, "little") + msg_type.to_bytes(2, "little") + len(payload).to_bytes(4, "little") \
+        + c.to_bytes(4, "little") + payload
+
+
+def test_malformed_truncated_and_oversized_messages_are_rejected_and_the_run_completes(data, tmp_path):
+    import pynng
+    d, ref = data
+    port = free_port()
+    url = f"tcp://127.0.0.1:{port}"
+    coord = Coordinator(tmp_path, d / "x.npy", tmp_path / "m.bin", url, "--shards", 4, "--max-message-mib", 1)
+    coord.wait_for("coordinator listening")
+    hello = frame(1, (6).to_bytes(2, "little") + b"fuzzer")
+    bad = {
+        "garbage": os.urandom(64),
+        "truncated header": hello[:9],
+        "truncated payload": hello[:-3],
+        "bad magic": frame(6, b"", magic=b"XXXX"),
+        "future version": frame(6, b"", version=7),
+        "bad checksum": frame(1, (6).to_bytes(2, "little") + b"fuzzer", crc=12345),
+        "unknown type": frame(77, b""),
+        "oversized control message": frame(6, bytes(5000)),
+        "ready before authentication": frame(6, b""),
+        "a STOP sent by a worker": frame(9, b""),
+        "a malformed job": frame(7, bytes(45)),
+        "auth without hello": frame(3, bytes(64)),
+        "oversized beyond the socket cap": frame(10, bytes(2 << 20)),
+    }
+    for name, msg in bad.items():
+        with pynng.Req0(dial=f"tcp://127.0.0.1:{port}", recv_timeout=1500, send_timeout=1500, resend_time=-1,
+                        recv_max_size=1 << 20) as s:
+            s.send(msg)
+            try:
+                reply = s.recv()
+            except (pynng.Timeout, pynng.exceptions.NNGException):
+                reply = None
+            assert reply is None, f"{name}: the coordinator answered {reply[:16]!r}"
+    assert coord.proc.poll() is None, "the coordinator must keep going"
+    good = worker(url, name="good")
+    meta = coord.result()
+    assert good.wait(timeout=30) == 0
+    assert (tmp_path / "m.bin").read_bytes() == ref
+    log = coord.text()
+    for reason in ["protocol magic", "protocol version 7", "checksum", "unknown message type 77", "exceeds its cap",
+                   "READY before authentication", "never sent by a worker", "malformed JOB message", "AUTH without a HELLO", "shorter than the 16-byte header"]:
+        assert reason in log, reason
+    assert meta["cluster"]["rejectedMessages"] >= 10
+
+
+def test_killed_coordinator_resumes_and_redoes_only_the_lost_work(slow, tmp_path):
+    d, ref = slow
+    work = tmp_path / "work"
+    args = [TRAINER, "build-index", "--vectors", str(d / "x.npy"), "--out", str(tmp_path / "r.bin"), *BUILD, "--json",
+            "--workers", "1", "--shards", "8", "--threads", "1", "--work-dir", str(work)]
+    first = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(work.glob("shard-*.graph"))) < 2:
+        assert first.poll() is None, "the first run ended before it could be killed"
+        time.sleep(0.01)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    kept = len(list(work.glob("shard-*.graph")))
+    assert 2 <= kept < 8
+    assert not (tmp_path / "r.bin").exists(), "nothing is published by a killed run"
+    p = subprocess.run(args + ["--resume"], capture_output=True, text=True, env=ENV, timeout=300)
+    assert p.returncode == 0, p.stderr
+    c = json.loads(p.stdout.strip().splitlines()[-1])["cluster"]
+    assert len(c["resumedShards"]) == kept and c["jobsRun"] == 8 - kept
+    assert (tmp_path / "r.bin").read_bytes() == ref
+    assert not work.exists(), "the work folder is removed after a finished build"
+
+
+def test_resume_refuses_a_work_folder_of_another_build(data, tmp_path):
+    d, _ = data
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "plan.txt").write_text("0" * 64)
+    p = build(d / "x.npy", tmp_path / "o.bin", "--workers", 1, "--shards", 4, "--work-dir", work, "--resume", check=False)
+    assert p.returncode == 1 and "belongs to a different build" in p.stderr
+
+
+def test_merged_index_loads_in_hnswlib_with_recall_close_to_a_single_build(tmp_path):
+    x = mixture(50_000, 32, 3)
+    q = mixture(500, 32, 3)[:0]
+    rng = np.random.default_rng(4)
+    q = x[rng.choice(len(x), 500, replace=False)] + 0.1 * rng.standard_normal((500, 32), dtype=np.float32)
+    np.save(tmp_path / "x.npy", x)
+    build(tmp_path / "x.npy", tmp_path / "single.bin", "--threads", 2)
+    build(tmp_path / "x.npy", tmp_path / "merged.bin", "--workers", 2, "--shards", 4, "--threads", 2)
+    truth = exact_topk(x, q, 10, "cosine")
+    r = {}
+    for name in ["single", "merged"]:
+        idx = hnswlib.Index(space="cosine", dim=32)
+        idx.load_index(str(tmp_path / f"{name}.bin"))
+        assert idx.get_current_count() == 50_000
+        idx.set_ef(100)
+        labels, _ = idx.knn_query(q, k=10)
+        r[name] = recall(labels, truth)
+    assert r["merged"] >= r["single"] - 0.02, r
+
+
+def test_tls_workers_give_the_same_bytes(data, tmp_path):
+    d, ref = data
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(tmp_path / "key.pem"),
+                    "-out", str(tmp_path / "cert.pem"), "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost"], check=True, capture_output=True)
+    port = free_port()
+    coord = Coordinator(tmp_path, d / "x.npy", tmp_path / "s.bin", f"tls+tcp://127.0.0.1:{port}", "--shards", 4,
+                        "--tls-cert", tmp_path / "cert.pem", "--tls-key", tmp_path / "key.pem")
+    w = worker(f"tls+tcp://127.0.0.1:{port}", "--tls-ca", tmp_path / "cert.pem", "--tls-server-name", "localhost", name="tls")
+    meta = coord.result()
+    assert w.wait(timeout=30) == 0, w.stderr.read()
+    assert (tmp_path / "s.bin").read_bytes() == ref
+    assert meta["cluster"]["jobsPerWorker"] == {"tls": 4}
+
+
+def netns_available():
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        return False
+    name = f"rct-probe-{os.getpid()}"
+    ok = subprocess.run(["ip", "netns", "add", name], capture_output=True).returncode == 0
+    if ok:
+        subprocess.run(["ip", "netns", "del", name], capture_output=True)
+    return ok
+
+
+def test_worker_in_its_own_network_namespace(data, tmp_path):
+    if not netns_available():
+        pytest.skip("needs root and `ip netns` (network namespaces) to run a worker as a separate host")
+    d, ref = data
+    ns, host_if, ns_if = f"rct{os.getpid()}", f"rcth{os.getpid() % 10000}", f"rctn{os.getpid() % 10000}"
+    net = f"10.{200 + os.getpid() % 50}.{os.getpid() % 250}"
+
+    def ip(*a):
+        subprocess.run(["ip", *a], check=True, capture_output=True)
+
+    try:
+        ip("netns", "add", ns)
+        ip("link", "add", host_if, "type", "veth", "peer", "name", ns_if)
+        ip("link", "set", ns_if, "netns", ns)
+        ip("addr", "add", f"{net}.1/30", "dev", host_if)
+        ip("link", "set", host_if, "up")
+        ip("netns", "exec", ns, "ip", "addr", "add", f"{net}.2/30", "dev", ns_if)
+        ip("netns", "exec", ns, "ip", "link", "set", ns_if, "up")
+        ip("netns", "exec", ns, "ip", "link", "set", "lo", "up")
+        url = f"tcp://{net}.1:{free_port()}"
+        coord = Coordinator(tmp_path, d / "x.npy", tmp_path / "n.bin", url, "--shards", 4)
+        w = subprocess.Popen(["ip", "netns", "exec", ns, TRAINER, "worker", "--connect", url, "--threads", "1", "--name", "remote"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+        meta = coord.result()
+        assert w.wait(timeout=30) == 0, w.stderr.read()
+        assert (tmp_path / "n.bin").read_bytes() == ref
+        assert meta["cluster"]["jobsPerWorker"] == {"remote": 4}
+    finally:
+        subprocess.run(["ip", "link", "del", host_if], capture_output=True)
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def test_hung_worker_loses_its_lease_and_its_late_result_is_dropped(slow, tmp_path):
+    d, ref = slow
+    url = f"tcp://127.0.0.1:{free_port()}"
+    coord = Coordinator(tmp_path, d / "x.npy", tmp_path / "h.bin", url, "--shards", 8, "--lease-seconds", 2)
+    sleeper = worker(url, name="sleeper")
+    coord.wait_for("job leased attempt=1 shard=0 worker=sleeper")
+    sleeper.send_signal(signal.SIGSTOP)
+    rescuer = worker(url, name="rescuer")
+    coord.wait_for("lease expired")
+    sleeper.send_signal(signal.SIGCONT)
+    coord.wait_for("stale result dropped attempt=1 shard=0 worker=sleeper")
+    meta = coord.result()
+    for w in (sleeper, rescuer):
+        assert w.wait(timeout=30) == 0
+    assert (tmp_path / "h.bin").read_bytes() == ref
+    assert meta["cluster"]["retries"] >= 1
