@@ -105,7 +105,7 @@ public enum ClusterBuild {
         defer { if url.hasPrefix("ipc://") { unlink(String(url.dropFirst(6))) } }
         logger.info("coordinator listening", metadata: ["url": "\(url)"])
 
-        let progress = ProgressReporter(phase: "shards", logger: logger)
+        let progress = ProgressReporter(phase: "shards", unit: "shards", logger: logger)
         let server = JobServer(socket: socket, token: token, plan: plan, rows: rows, labels: labels, parameters: parameters,
                                leaseSeconds: settings.leaseSeconds, largeCap: settings.maxMessageBytes, work: work, resumed: resumed,
                                logger: logger, progress: progress)

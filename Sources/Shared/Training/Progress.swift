@@ -7,13 +7,16 @@ import Synchronization
 /// event every ten seconds.
 public final class ProgressReporter: Sendable {
     private let phase: String
+    private let unit: String
     private let logger: Logger
     private let terminal: Bool
     private let started: UInt64
     private let last: Atomic<UInt64>
 
-    public init(phase: String, logger: Logger) {
+    /// - Parameter unit: what is counted (plural), e.g. "items" or "shards".
+    public init(phase: String, unit: String = "items", logger: Logger) {
         self.phase = phase
+        self.unit = unit
         self.logger = logger
         terminal = isatty(2) != 0
         started = DispatchTime.now().uptimeNanoseconds
@@ -30,11 +33,11 @@ public final class ProgressReporter: Sendable {
         let eta = rate > 0 ? Double(total - done) / rate : 0
         if terminal {
             let pct = total > 0 ? 100 * done / total : 100
-            let line = String(format: "\r%@ %3d%% %d/%d items, %.0f items/s, ETA %.0f s", phase, pct, done, total, rate, eta)
+            let line = String(format: "\r%@ %3d%% %d/%d %@, %.1f %@/s, ETA %.0f s", phase, pct, done, total, unit, rate, unit, eta)
             FileHandle.standardError.write(Data((line + (done == total ? "\n" : "")).utf8))
         } else {
             logger.info("progress", metadata: ["phase": "\(phase)", "done": "\(done)", "total": "\(total)",
-                                               "items_per_s": "\(Int(rate))", "eta_s": "\(Int(eta))"])
+                                               "\(unit)_per_s": "\(String(format: "%.1f", rate))", "eta_s": "\(Int(eta))"])
         }
     }
 }
