@@ -22,12 +22,12 @@ public struct ClusterSettings: Sendable {
     public var leaseSeconds: Double
     /// Threads of the coordinator's own merge.
     public var mergeThreads: Int
-    public var merge: MergeOptions
+    public var refine: RefineSettings
     /// Cap of a job or result message.
     public var maxMessageBytes: Int
 
     public init(mode: Mode, shards: Int, tokenEnv: String = "TRAINER_CLUSTER_TOKEN", tls: TLSSettings? = nil, workFolder: String,
-                resume: Bool = false, leaseSeconds: Double = 600, mergeThreads: Int = 1, merge: MergeOptions = MergeOptions(),
+                resume: Bool = false, leaseSeconds: Double = 600, mergeThreads: Int = 1, refine: RefineSettings = RefineSettings(),
                 maxMessageBytes: Int = WireMessage.defaultLargeCap) {
         self.mode = mode
         self.shards = shards
@@ -37,7 +37,7 @@ public struct ClusterSettings: Sendable {
         self.resume = resume
         self.leaseSeconds = leaseSeconds
         self.mergeThreads = mergeThreads
-        self.merge = merge
+        self.refine = refine
         self.maxMessageBytes = maxMessageBytes
     }
 }
@@ -52,13 +52,19 @@ public enum ClusterBuild {
         guard settings.shards <= max(n, 1) else {
             throw CoordinatorError.invalidSettings("\(settings.shards) shards for \(n) items: use at most one shard per item")
         }
-        let plan = ShardPlan.make(rows: rows, labels: labels, shards: settings.shards, parameters: parameters)
+        let cpuStart = processCPUSeconds()
+        let planStart = Date()
+        let plan = ShardPlan.make(rows: rows, labels: labels, shards: settings.shards, parameters: parameters, refine: settings.refine,
+                                  threads: settings.mergeThreads)
+        let planSeconds = Date().timeIntervalSince(planStart)
         for (s, members) in plan.shards.enumerated() {
             let bytes = WireMessage.headerSize + 45 + members.count * (8 + 4 * parameters.dim)
             if bytes > settings.maxMessageBytes { throw CoordinatorError.shardTooLarge(shard: s, bytes: bytes, cap: settings.maxMessageBytes) }
         }
         logger.info("cluster plan", metadata: ["shards": "\(settings.shards)", "items": "\(n)", "parameters": "\(parameters)",
-                                               "fingerprint": "\(plan.fingerprint.prefix(16))"])
+                                               "sizes": "\(plan.shards.map(\.count).map(String.init).joined(separator: ","))",
+                                               "boundary_elements": "\(plan.boundaryCount)", "refinement": "\(settings.refine)",
+                                               "plan_s": "\(String(format: "%.2f", planSeconds))", "fingerprint": "\(plan.fingerprint.prefix(16))"])
 
         // Token: local mode makes one for its own children when none is set.
         let tokenString: String
@@ -77,18 +83,22 @@ public enum ClusterBuild {
         do { socket = try NNGSocket(.reply, maxMessageBytes: cap) } catch { throw CoordinatorError.transport("\(error)") }
         defer { socket.close() }
 
+        var saved = WorkFolder.Saved()
         var resumed: [Int: HNSWIndex] = [:]
         let scratchServer = JobServer(socket: socket, token: token, plan: plan, rows: rows, labels: labels, parameters: parameters,
-                                      leaseSeconds: settings.leaseSeconds, largeCap: settings.maxMessageBytes, work: work, resumed: [:],
-                                      logger: logger, progress: nil)
+                                      leaseSeconds: settings.leaseSeconds, largeCap: settings.maxMessageBytes, work: work,
+                                      refine: settings.refine, resumed: saved, resumedGraphs: [:], logger: logger, progress: nil)
         if settings.resume {
-            for (s, bytes) in try work.resume(plan).sorted(by: { $0.key < $1.key }) {
+            saved = try work.resume(plan, largeCap: settings.maxMessageBytes)
+            for (s, bytes) in saved.graphs.sorted(by: { $0.key < $1.key }) {
                 do { resumed[s] = try scratchServer.assemble(shard: s, bytes) } catch {
                     logger.warning("a saved shard result is damaged; it will be rebuilt", metadata: ["shard": "\(s)", "reason": "\(error)"])
                     work.discard(shard: s)
+                    saved.graphs[s] = nil
                 }
             }
-            logger.info("resuming", metadata: ["shards_kept": "\(resumed.count)", "shards_to_build": "\(settings.shards - resumed.count)"])
+            saved.refined = saved.refined.filter { scratchServer.validate($0.value, shard: $0.key) == nil }
+            logger.info("resuming", metadata: ["shards_kept": "\(resumed.count)", "refinements_kept": "\(saved.refined.count)"])
         } else {
             try work.start(plan)
         }
@@ -105,10 +115,10 @@ public enum ClusterBuild {
         defer { if url.hasPrefix("ipc://") { unlink(String(url.dropFirst(6))) } }
         logger.info("coordinator listening", metadata: ["url": "\(url)"])
 
-        let progress = ProgressReporter(phase: "shards", unit: "shards", logger: logger)
+        let progress = ProgressReporter(phase: "cluster", unit: "jobs", logger: logger)
         let server = JobServer(socket: socket, token: token, plan: plan, rows: rows, labels: labels, parameters: parameters,
-                               leaseSeconds: settings.leaseSeconds, largeCap: settings.maxMessageBytes, work: work, resumed: resumed,
-                               logger: logger, progress: progress)
+                               leaseSeconds: settings.leaseSeconds, largeCap: settings.maxMessageBytes, work: work,
+                               refine: settings.refine, resumed: saved, resumedGraphs: resumed, logger: logger, progress: progress)
         var workerCount = 0
         if case .local(let w, let exe, let t) = settings.mode {
             local = try LocalWorkers(count: w, executable: exe, url: url, threads: t, tokenEnv: settings.tokenEnv, token: tokenString, logger: logger)
@@ -137,28 +147,58 @@ public enum ClusterBuild {
         let graphs = (0..<settings.shards).map { st.graphs[$0] }
         guard graphs.allSatisfy({ $0 != nil }) else { throw CoordinatorError.transport("the build ended with shards missing") }
         logger.info("merging shard graphs", metadata: ["shards": "\(settings.shards)", "threads": "\(settings.mergeThreads)"])
-        var options = settings.merge
-        options.threads = settings.mergeThreads
+        var refined = RefineOutput()
+        for s in 0..<settings.shards {
+            if let r = st.refined[s] {
+                refined.lists += r.lists
+                refined.offers += r.offers
+            }
+        }
         let (index, mergeReport) = try HNSWIndex.merge(space: parameters.space, dim: parameters.dim, M: parameters.M,
                                                        efConstruction: parameters.efConstruction, seed: parameters.seed, rows: rows,
-                                                       labels: labels, shards: plan.shards, graphs: graphs.compactMap { $0 }, options: options)
+                                                       labels: labels, shards: plan.shards, graphs: graphs.compactMap { $0 }, refined: refined,
+                                                       options: MergeOptions(threads: settings.mergeThreads))
         work.remove()
         if workerCount == 0 { workerCount = st.jobsByWorker.count }
-        let report = ClusterReport(
-            mode: { if case .local = settings.mode { return "local" }; return "cluster" }(),
-            shards: settings.shards, shardSizes: plan.shards.map(\.count), planFingerprint: plan.fingerprint, workers: workerCount,
-            jobsRun: st.jobsRun, resumedShards: resumed.keys.sorted(), retries: st.retries, rejectedMessages: st.rejected,
-            jobsPerWorker: st.jobsByWorker, shardBuildSeconds: (0..<settings.shards).map { st.buildSeconds[$0] ?? 0 },
-            serveSeconds: serveSeconds, mergeLevelZeroSeconds: mergeReport.levelZeroSeconds, mergeUpperSeconds: mergeReport.upperSeconds,
-            mergeRepairSeconds: mergeReport.repairSeconds, crossSearches: mergeReport.crossSearches, orphansRepaired: mergeReport.orphansRepaired)
+        var report = ClusterReport()
+        if case .local = settings.mode { report.mode = "local" } else { report.mode = "cluster" }
+        report.shards = settings.shards
+        report.shardSizes = plan.shards.map(\.count)
+        report.centroids = plan.centroids
+        report.planFingerprint = plan.fingerprint
+        report.refinement = "\(settings.refine)"
+        report.boundaryElements = plan.boundaryCount
+        report.workers = workerCount
+        report.jobsRun = st.jobsRun
+        report.resumedJobs = resumed.count + (settings.shards > 1 ? saved.refined.count : 0)
+        report.retries = st.retries
+        report.rejectedMessages = st.rejected
+        report.jobsPerWorker = st.jobsByWorker
+        report.shardBuildSeconds = (0..<settings.shards).map { st.buildSeconds[$0] ?? 0 }
+        report.refineSeconds = settings.shards > 1 ? (0..<settings.shards).map { st.refineSeconds[$0] ?? 0 } : []
+        report.planSeconds = planSeconds
+        report.serveSeconds = serveSeconds
+        report.mergeLevelZeroSeconds = mergeReport.levelZeroSeconds
+        report.mergeUpperSeconds = mergeReport.upperSeconds
+        report.mergeRepairSeconds = mergeReport.repairSeconds
+        report.reverseOffers = mergeReport.reverseOffers
+        report.orphansRepaired = mergeReport.orphansRepaired
+        report.coordinatorCPUSeconds = processCPUSeconds() - cpuStart
         logger.info("cluster build done", metadata: [
-            "jobs_run": "\(st.jobsRun)", "resumed": "\(resumed.count)", "retries": "\(st.retries)", "rejected_messages": "\(st.rejected)",
+            "jobs_run": "\(st.jobsRun)", "resumed": "\(report.resumedJobs)", "retries": "\(st.retries)", "rejected_messages": "\(st.rejected)",
             "jobs_per_worker": "\(st.jobsByWorker.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))",
             "serve_s": "\(String(format: "%.2f", serveSeconds))",
             "merge_s": "\(String(format: "%.2f", mergeReport.levelZeroSeconds + mergeReport.upperSeconds + mergeReport.repairSeconds))",
             "orphans_repaired": "\(mergeReport.orphansRepaired)"])
         return (index, report)
     }
+}
+
+/// User + system CPU seconds of this process (not of its children).
+func processCPUSeconds() -> Double {
+    var u = rusage()
+    getrusage(Int32(RUSAGE_SELF.rawValue), &u)
+    return Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) * 1e-6 + Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) * 1e-6
 }
 
 private final class ResultBox: @unchecked Sendable {

@@ -24,9 +24,13 @@ public struct JobBoard: Sendable {
     public var isComplete: Bool { slots.allSatisfy { $0 == .done } }
     public var doneCount: Int { slots.filter { $0 == .done }.count }
 
-    /// Leases the lowest pending shard to `pipe`, or nil when nothing is pending.
-    public mutating func lease(to pipe: UInt32, now: Double, leaseSeconds: Double) -> (shard: Int, attempt: UInt32)? {
-        guard let s = slots.firstIndex(of: .pending) else { return nil }
+    /// True when every job in `range` is done.
+    public func allDone(_ range: Range<Int>) -> Bool { range.allSatisfy { slots[$0] == .done } }
+
+    /// Leases the lowest pending job that `available` allows to `pipe`, or nil when there is none.
+    public mutating func lease(to pipe: UInt32, now: Double, leaseSeconds: Double,
+                               available: (Int) -> Bool = { _ in true }) -> (shard: Int, attempt: UInt32)? {
+        guard let s = slots.indices.first(where: { slots[$0] == .pending && available($0) }) else { return nil }
         attempts[s] += 1
         slots[s] = .leased(pipe: pipe, attempt: attempts[s], deadline: now + leaseSeconds)
         return (s, attempts[s])

@@ -25,6 +25,10 @@ final class JobServer: @unchecked Sendable {
         var board: JobBoard
         var peers: [UInt32: Peer] = [:]
         var graphs: [Int: HNSWIndex] = [:]
+        /// Each shard graph as received (phase-2 jobs ship them on).
+        var graphBytes: [Int: [UInt8]] = [:]
+        var refined: [Int: RefineOutput] = [:]
+        var refineSeconds: [Int: Double] = [:]
         var jobsByWorker: [String: Int] = [:]
         var buildSeconds: [Int: Double] = [:]
         var jobsRun = 0
@@ -46,11 +50,18 @@ final class JobServer: @unchecked Sendable {
     let work: WorkFolder
     let logger: Logger
     let progress: ProgressReporter?
+    let refine: RefineSettings
+    /// 2 when shard builds are followed by refinement jobs (S > 1), else 1. Job j < S builds shard j;
+    /// job S + s refines shard s and is handed out once every shard is built.
+    let phases: Int
+    /// Global ids of each shard's boundary elements: the only lists a refinement may replace.
+    let boundaryIDs: [Set<UInt32>]
     let state: Mutex<State>
+    var shardCount: Int { plan.shards.count }
 
     init(socket: NNGSocket, token: [UInt8], plan: ShardPlan, rows: UnsafeBufferPointer<Float>, labels: [UInt64],
-         parameters: IndexParameters, leaseSeconds: Double, largeCap: Int, work: WorkFolder, resumed: [Int: HNSWIndex],
-         logger: Logger, progress: ProgressReporter?) {
+         parameters: IndexParameters, leaseSeconds: Double, largeCap: Int, work: WorkFolder, refine: RefineSettings,
+         resumed: WorkFolder.Saved, resumedGraphs: [Int: HNSWIndex], logger: Logger, progress: ProgressReporter?) {
         self.socket = socket
         self.token = token
         self.plan = plan
@@ -62,8 +73,15 @@ final class JobServer: @unchecked Sendable {
         self.work = work
         self.logger = logger
         self.progress = progress
-        var st = State(board: JobBoard(shards: plan.shards.count, done: Set(resumed.keys)))
-        st.graphs = resumed
+        self.refine = refine
+        let S = plan.shards.count
+        phases = S > 1 ? 2 : 1
+        boundaryIDs = plan.boundary.enumerated().map { s, b in Set(b.map { UInt32(plan.shards[s][Int($0.0)]) }) }
+        let done = Set(resumedGraphs.keys).union(phases == 2 ? Set(resumed.refined.keys.map { $0 + S }) : [])
+        var st = State(board: JobBoard(shards: S * phases, done: done))
+        st.graphs = resumedGraphs
+        st.graphBytes = resumed.graphs.filter { resumedGraphs[$0.key] != nil }
+        st.refined = phases == 2 ? resumed.refined : [:]
         state = Mutex(st)
     }
 
@@ -118,7 +136,7 @@ final class JobServer: @unchecked Sendable {
                 retry(&st, shard: s, reason: "its lease of \(Int(leaseSeconds)) s expired")
             }
             if st.failure == nil, !st.board.isComplete, !alive() {
-                st.failure = .workersExited("\(st.board.doneCount) of \(plan.shards.count) shards were done")
+                st.failure = .workersExited("\(st.board.doneCount) of \(shardCount * phases) jobs were done")
             }
             if st.board.isComplete || st.failure != nil { st.finished = true }
             return st.finished
@@ -166,13 +184,19 @@ final class JobServer: @unchecked Sendable {
             return next(for: request.pipe, peer: peer)
         case .failure(let shard, let attempt, let reason):
             guard let peer = authenticated(request.pipe) else { return refuse(request.pipe, "FAILURE before authentication") }
+            // A refinement's failure carries the shard with the top bit set.
+            let job = shard & 0x8000_0000 != 0 ? shardCount + Int(shard & 0x7FFF_FFFF) : Int(shard)
             state.withLock { st in
-                guard st.board.isCurrent(shard: Int(shard), attempt: attempt, pipe: request.pipe) else { return }
-                logger.warning("worker could not build a shard", metadata: ["worker": "\(peer.name)", "shard": "\(shard)", "reason": "\(reason)"])
-                retry(&st, shard: Int(shard), reason: "worker \(peer.name): \(reason)")
+                guard st.board.isCurrent(shard: job, attempt: attempt, pipe: request.pipe) else { return }
+                logger.warning("worker could not do a job", metadata: ["worker": "\(peer.name)", "job": "\(job)", "reason": "\(reason)"])
+                retry(&st, shard: job, reason: "worker \(peer.name): \(reason)")
             }
             return next(for: request.pipe, peer: peer)
-        case .challenge, .welcome, .reject, .job, .wait, .stop:
+        case .refined(let r):
+            guard let peer = authenticated(request.pipe) else { return refuse(request.pipe, "REFINED before authentication") }
+            acceptRefined(r, from: request.pipe, peer: peer)
+            return next(for: request.pipe, peer: peer)
+        case .challenge, .welcome, .reject, .job, .wait, .stop, .refine:
             return refuse(request.pipe, "a \(message.name) message is never sent by a worker")
         }
     }
@@ -220,7 +244,9 @@ final class JobServer: @unchecked Sendable {
         let now = Self.now()
         let lease: (Int, UInt32)?? = state.withLock { st in
             if st.finished || st.board.isComplete || st.failure != nil { return .some(nil) }
-            guard let l = st.board.lease(to: pipe, now: now, leaseSeconds: leaseSeconds) else { return nil }
+            let S = shardCount
+            let built = st.board.allDone(0..<S)
+            guard let l = st.board.lease(to: pipe, now: now, leaseSeconds: leaseSeconds, available: { $0 < S || built }) else { return nil }
             st.jobsByWorker[peer.name, default: 0] += 1
             return .some((l.shard, l.attempt))
         }
@@ -228,9 +254,87 @@ final class JobServer: @unchecked Sendable {
         case .none: return .send(WireMessage.wait(milliseconds: 250).encoded())
         case .some(nil): return .send(WireMessage.stop.encoded())
         case .some(let l?):
-            logger.info("job leased", metadata: ["worker": "\(peer.name)", "shard": "\(l.0)", "attempt": "\(l.1)"])
-            return .send(jobMessage(shard: l.0, attempt: l.1))
+            if l.0 < shardCount {
+                logger.info("job leased", metadata: ["worker": "\(peer.name)", "shard": "\(l.0)", "attempt": "\(l.1)"])
+                return .send(jobMessage(shard: l.0, attempt: l.1))
+            }
+            let s = l.0 - shardCount
+            logger.info("refinement leased", metadata: ["worker": "\(peer.name)", "shard": "\(s)", "attempt": "\(l.1)"])
+            return .send(refineMessage(shard: s, attempt: l.1))
         }
+    }
+
+    /// The phase-2 job of shard `s`: its graph and rows, the shards its boundary elements border, and the boundary.
+    func refineMessage(shard s: Int, attempt: UInt32) -> [UInt8] {
+        let boundary = plan.boundary[s]
+        var needed = Set<UInt32>()
+        for (_, ts) in boundary { needed.formUnion(ts) }
+        let order = [s] + needed.map(Int.init).sorted()
+        let bytes = state.withLock { st in order.map { st.graphBytes[$0] ?? [] } }
+        let d = parameters.dim
+        let shipped = zip(order, bytes).map { t, graph -> ShippedShard in
+            let members = plan.shards[t]
+            var v = [Float](repeating: 0, count: members.count * d)
+            v.withUnsafeMutableBufferPointer { vp in
+                for (j, r) in members.enumerated() { (vp.baseAddress! + j * d).update(from: rows.baseAddress! + r * d, count: d) }
+            }
+            return ShippedShard(shard: UInt32(t), members: members.map { UInt32($0) }, labels: members.map { labels[$0] }, vectors: v, graph: graph)
+        }
+        let p = parameters
+        return WireMessage.refine(RefineSpec(shard: UInt32(s), attempt: attempt, space: p.space, dim: d, M: p.M, efConstruction: p.efConstruction,
+                                             seed: p.seed, crossK: refine.crossK, crossEf: refine.crossEf, shards: shipped,
+                                             boundary: boundary)).encoded()
+    }
+
+    /// Checks a refinement against its lease and the plan (only the shard's boundary elements, ids in
+    /// range, caps, offers from those elements to other shards) and keeps it.
+    private func acceptRefined(_ r: RefineResult, from pipe: UInt32, peer: Peer) {
+        let s = Int(r.shard)
+        let job = shardCount + s
+        guard s < shardCount, state.withLock({ $0.board.isCurrent(shard: job, attempt: r.attempt, pipe: pipe) }) else {
+            logger.info("stale refinement dropped", metadata: ["worker": "\(peer.name)", "shard": "\(r.shard)", "attempt": "\(r.attempt)"])
+            return
+        }
+        if let problem = validate(r.output, shard: s) {
+            logger.warning("invalid refinement; handed out again", metadata: ["worker": "\(peer.name)", "shard": "\(s)", "reason": "\(problem)"])
+            state.withLock { st in
+                if st.board.isCurrent(shard: job, attempt: r.attempt, pipe: pipe) { retry(&st, shard: job, reason: "invalid refinement: \(problem)") }
+            }
+            return
+        }
+        do { try work.storeRefined(shard: s, message: WireMessage.refined(r).encoded()) } catch {
+            state.withLock { $0.failure = .workFolder(path: work.path, reason: "cannot save the refinement of shard \(s): \(error)") }
+            return
+        }
+        let (done, total): (Int, Int) = state.withLock { st in
+            if st.board.isCurrent(shard: job, attempt: r.attempt, pipe: pipe) {
+                st.board.complete(shard: job)
+                st.refined[s] = r.output
+                st.jobsRun += 1
+                st.refineSeconds[s] = Double(r.micros) * 1e-6
+            }
+            return (st.board.doneCount, shardCount * phases)
+        }
+        logger.info("shard refined", metadata: ["worker": "\(peer.name)", "shard": "\(s)", "lists": "\(r.output.lists.count)",
+                                                "offers": "\(r.output.offers.count)", "refine_s": "\(String(format: "%.2f", Double(r.micros) * 1e-6))",
+                                                "done": "\(done)", "total": "\(total)"])
+        progress?.update(done, total)
+    }
+
+    func validate(_ o: RefineOutput, shard s: Int) -> String? {
+        let allowed = boundaryIDs[s]
+        let n = UInt32(labels.count)
+        let cap = 2 * parameters.M
+        var seen = Set<UInt32>()
+        for l in o.lists {
+            guard allowed.contains(l.id), seen.insert(l.id).inserted else { return "element \(l.id) is not a boundary element of shard \(s) (or repeats)" }
+            guard l.links.count <= cap, l.links.allSatisfy({ $0 < n && $0 != l.id }) else { return "the list of element \(l.id) is invalid" }
+        }
+        for x in o.offers {
+            let t = UInt32(truncatingIfNeeded: x >> 32), src = UInt32(truncatingIfNeeded: x)
+            guard allowed.contains(src), t < n, t != src else { return "offer \(src) → \(t) is not from a boundary element of shard \(s)" }
+        }
+        return nil
     }
 
     func jobMessage(shard: Int, attempt: UInt32) -> [UInt8] {
@@ -248,7 +352,7 @@ final class JobServer: @unchecked Sendable {
     /// Checks a result against its lease, assembles it (which validates every field) and keeps it.
     private func accept(_ r: ShardResult, from pipe: UInt32, peer: Peer) {
         let s = Int(r.shard)
-        let current = state.withLock { $0.board.isCurrent(shard: s, attempt: r.attempt, pipe: pipe) }
+        let current = s < shardCount && state.withLock { $0.board.isCurrent(shard: s, attempt: r.attempt, pipe: pipe) }
         guard current else {
             logger.info("stale result dropped", metadata: ["worker": "\(peer.name)", "shard": "\(r.shard)", "attempt": "\(r.attempt)"])
             return
@@ -268,12 +372,13 @@ final class JobServer: @unchecked Sendable {
             return
         }
         let (done, total): (Int, Int) = state.withLock { st in
-            guard st.board.isCurrent(shard: s, attempt: r.attempt, pipe: pipe) else { return (st.board.doneCount, plan.shards.count) }
+            guard st.board.isCurrent(shard: s, attempt: r.attempt, pipe: pipe) else { return (st.board.doneCount, shardCount * phases) }
             st.board.complete(shard: s)
             st.graphs[s] = graph
+            st.graphBytes[s] = r.graph
             st.jobsRun += 1
             st.buildSeconds[s] = Double(r.buildMicros) * 1e-6
-            return (st.board.doneCount, plan.shards.count)
+            return (st.board.doneCount, shardCount * phases)
         }
         logger.info("shard done", metadata: ["worker": "\(peer.name)", "shard": "\(s)", "build_s": "\(String(format: "%.2f", Double(r.buildMicros) * 1e-6))",
                                              "done": "\(done)", "total": "\(total)"])

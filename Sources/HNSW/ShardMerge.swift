@@ -30,7 +30,10 @@ public struct MergeReport: Sendable, Equatable {
 extension HNSWIndex {
     /// Merges shard graphs into one index whose element i is row i.
     ///
-    /// Level 0: each element's list is re-selected with the heuristic (cap maxM0) from its own shard
+    /// With `refined` (the workers' phase 2), level 0 is each element's shard list, replaced by its
+    /// refined list where there is one, and the refined offers are applied; no search happens here.
+    /// Without it, the coordinator does the cross-shard work itself:
+    /// level 0: each element's list is re-selected with the heuristic (cap maxM0) from its own shard
     /// list and the nearest elements found by searching every other shard's graph; each chosen
     /// cross-shard link is then offered back to its target. Layers ≥ 1 are built by inserting only
     /// the level ≥ 1 elements. Elements unreachable on level 0 from the entry point are linked from
@@ -41,7 +44,7 @@ extension HNSWIndex {
     ///   - graphs: each shard's index, whose element j is row `shards[s][j]`.
     public static func merge(space: Space, dim: Int, M: Int, efConstruction: Int, seed: UInt64,
                              rows: UnsafeBufferPointer<Float>, labels: [UInt64], shards: [[Int]], graphs: [HNSWIndex],
-                             options: MergeOptions = MergeOptions()) throws -> (HNSWIndex, MergeReport) {
+                             refined: RefineOutput? = nil, options: MergeOptions = MergeOptions()) throws -> (HNSWIndex, MergeReport) {
         let n = labels.count
         guard rows.count == n * dim, let base = rows.baseAddress else { throw HNSWError.dimensionMismatch(expected: dim, got: rows.count) }
         guard shards.count == graphs.count else { throw HNSWError.invalidParameter("\(shards.count) shards but \(graphs.count) graphs") }
@@ -71,50 +74,56 @@ extension HNSWIndex {
         defer { scratches.forEach(g.returnScratch) }
 
         var clock = ContinuousClock.now
-        // Level 0: own list ∪ cross-shard candidates, pruned; the cross links chosen become offers.
-        let offers = Mutex<[[UInt64]]>([])
-        let shardCount = graphs.count
-        shards.withUnsafeBufferPointer { shardsP in
-            let sp = Parallel.Unchecked(shardsP)
-            let shardOfP = Parallel.Unchecked(shardOf)
-            Parallel.forEach(count: n, threads: threads, grain: 64) { r, w in
-                let s = scratches[w]
-                var local: [UInt64] = []
-                var pool: [Candidate] = []
-                for i in r {
-                    let id = UInt32(i)
-                    let own = Int(shardOfP.value[i])
-                    let q = UnsafePointer(g.vector(id))
-                    pool.removeAll(keepingCapacity: true)
-                    // The element's own shard id: its position among its shard's members.
-                    let members = sp.value[own]
-                    let localID = members.withUnsafeBufferPointer { lowerBound($0, i) }
-                    let ownList = graphs[own].links(UInt32(localID), 0)
-                    for j in 0..<Int(ownList[0] & 0xFFFF) {
-                        let x = UInt32(members[Int(ownList[1 + j])])
-                        pool.append(Candidate(distance: g.distance(q, x), id: x))
-                    }
-                    for t in 0..<shardCount where t != own {
-                        let other = graphs[t]
-                        other.withScratch { os in
-                            for c in other.nearest(q, k: options.crossK, ef: options.crossEf, scratch: os) {
-                                pool.append(Candidate(distance: c.distance, id: UInt32(sp.value[t][Int(c.id)])))
+        var pairs: [UInt64]
+        if let refined {
+            pairs = try g.levelZero(from: refined, shards: shards, graphs: graphs)
+            report.reverseOffers = pairs.count
+        } else {
+            // Level 0: own list ∪ cross-shard candidates, pruned; the cross links chosen become offers.
+            let offers = Mutex<[[UInt64]]>([])
+            let shardCount = graphs.count
+            shards.withUnsafeBufferPointer { shardsP in
+                let sp = Parallel.Unchecked(shardsP)
+                let shardOfP = Parallel.Unchecked(shardOf)
+                Parallel.forEach(count: n, threads: threads, grain: 64) { r, w in
+                    let s = scratches[w]
+                    var local: [UInt64] = []
+                    var pool: [Candidate] = []
+                    for i in r {
+                        let id = UInt32(i)
+                        let own = Int(shardOfP.value[i])
+                        let q = UnsafePointer(g.vector(id))
+                        pool.removeAll(keepingCapacity: true)
+                        // The element's own shard id: its position among its shard's members.
+                        let members = sp.value[own]
+                        let localID = members.withUnsafeBufferPointer { lowerBound($0, i) }
+                        let ownList = graphs[own].links(UInt32(localID), 0)
+                        for j in 0..<Int(ownList[0] & 0xFFFF) {
+                            let x = UInt32(members[Int(ownList[1 + j])])
+                            pool.append(Candidate(distance: g.distance(q, x), id: x))
+                        }
+                        for t in 0..<shardCount where t != own {
+                            let other = graphs[t]
+                            other.withScratch { os in
+                                for c in other.nearest(q, k: options.crossK, ef: options.crossEf, scratch: os) {
+                                    pool.append(Candidate(distance: c.distance, id: UInt32(sp.value[t][Int(c.id)])))
+                                }
                             }
                         }
+                        pool.sort { $0.distance < $1.distance || ($0.distance == $1.distance && $0.id < $1.id) }
+                        g.selectNeighbors(pool, K: g.maxM0, into: &s.selected)
+                        g.writeList(id, layer: 0, s.selected)
+                        for c in s.selected where shardOfP.value[Int(c.id)] != Int32(own) {
+                            local.append(UInt64(c.id) << 32 | UInt64(i))
+                        }
                     }
-                    pool.sort { $0.distance < $1.distance || ($0.distance == $1.distance && $0.id < $1.id) }
-                    g.selectNeighbors(pool, K: g.maxM0, into: &s.selected)
-                    g.writeList(id, layer: 0, s.selected)
-                    for c in s.selected where shardOfP.value[Int(c.id)] != Int32(own) {
-                        local.append(UInt64(c.id) << 32 | UInt64(i))
-                    }
+                    offers.withLock { $0.append(local) }
                 }
-                offers.withLock { $0.append(local) }
             }
+            pairs = offers.withLock { $0.flatMap { $0 } }
+            report.crossSearches = n * (shardCount - 1)
+            report.reverseOffers = pairs.count
         }
-        var pairs = offers.withLock { $0.flatMap { $0 } }
-        report.crossSearches = n * (shardCount - 1)
-        report.reverseOffers = pairs.count
         g.applyOffers(&pairs, layer: 0, threads: threads, scratches: scratches)
         report.levelZeroSeconds = seconds(since: &clock)
 
@@ -155,6 +164,35 @@ extension HNSWIndex {
         let d = now - clock
         clock = now
         return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    }
+
+    /// Level 0 from the shard lists and the workers' refined lists (checked: ids, caps, no self
+    /// links); returns the refined offers, checked the same way.
+    func levelZero(from refined: RefineOutput, shards: [[Int]], graphs: [HNSWIndex]) throws -> [UInt64] {
+        for (s, members) in shards.enumerated() {
+            let sub = graphs[s]
+            for (j, r) in members.enumerated() {
+                let src = sub.links(UInt32(j), 0), dst = links(UInt32(r), 0)
+                let c = Int(src[0] & 0xFFFF)
+                dst[0] = UInt32(c)
+                for k in 0..<c { dst[1 + k] = UInt32(members[Int(src[1 + k])]) }
+            }
+        }
+        let n = UInt32(count)
+        for l in refined.lists {
+            guard l.id < n, l.links.count <= maxM0, !l.links.contains(where: { $0 >= n || $0 == l.id }) else {
+                throw HNSWError.invalidGraph("the refined list of element \(l.id) has an id out of range, a self link or more than \(maxM0) links")
+            }
+            let dst = links(l.id, 0)
+            dst[0] = UInt32(l.links.count)
+            for (k, x) in l.links.enumerated() { dst[1 + k] = x }
+            if l.links.count < maxM0 { (dst + 1 + l.links.count).update(repeating: 0, count: maxM0 - l.links.count) }
+        }
+        for o in refined.offers {
+            let t = UInt32(truncatingIfNeeded: o >> 32), s = UInt32(truncatingIfNeeded: o)
+            guard t < n, s < n, t != s else { throw HNSWError.invalidGraph("offer \(s) → \(t) names an element out of range") }
+        }
+        return refined.offers
     }
 
     /// The k nearest internal ids to a prepared query, closest first.

@@ -90,6 +90,9 @@ public enum WorkerLoop {
                     case .job(let job):
                         reply = try exchange(build(job, threads: o.threads, logger: logger))
                         summary.jobs += 1
+                    case .refine(let job):
+                        reply = try exchange(refine(job, threads: o.threads, logger: logger))
+                        summary.jobs += 1
                     case .wait(let ms):
                         if let p = o.parentPID, getppid() != p { throw WorkerError.parentGone }
                         usleep(UInt32(min(ms, 5000)) * 1000)
@@ -121,6 +124,36 @@ public enum WorkerLoop {
         summary.reconnects += 1
         logger.info("connection to the coordinator interrupted; starting over", metadata: ["reason": "\(reason)"])
         usleep(200_000)
+    }
+
+    /// Refines one shard's boundary elements against the shipped neighbouring shards. Each shipped
+    /// graph is assembled (and so validated) first; a bad job is reported, not fatal.
+    static func refine(_ job: RefineSpec, threads: Int, logger: Logger) -> WireMessage {
+        let started = DispatchTime.now().uptimeNanoseconds
+        do {
+            var graphs: [UInt32: MemberGraph] = [:]
+            for s in job.shards {
+                guard s.members.count == s.labels.count else { throw HNSWError.invalidGraph("shard \(s.shard): member and label counts differ") }
+                let index = try s.vectors.withUnsafeBufferPointer { rows in
+                    try s.graph.withUnsafeBytes {
+                        try HNSWIndex.assemble(space: job.space, dim: job.dim, M: job.M, efConstruction: job.efConstruction, seed: job.seed,
+                                               rows: rows, labels: s.labels, graph: $0)
+                    }
+                }
+                graphs[s.shard] = MemberGraph(index: index, members: s.members)
+            }
+            guard let own = graphs[job.shard] else { throw HNSWError.invalidGraph("the shard to refine was not sent") }
+            var others = graphs
+            others[job.shard] = nil
+            let out = try HNSWIndex.refine(own: own, others: others, boundary: job.boundary, crossK: job.crossK, crossEf: job.crossEf,
+                                           threads: threads)
+            let micros = (DispatchTime.now().uptimeNanoseconds - started) / 1000
+            logger.info("shard refined", metadata: ["shard": "\(job.shard)", "elements": "\(job.boundary.count)",
+                                                    "refine_s": "\(String(format: "%.2f", Double(micros) * 1e-6))"])
+            return .refined(RefineResult(shard: job.shard, attempt: job.attempt, micros: micros, output: out))
+        } catch {
+            return .failure(shard: job.shard | 0x8000_0000, attempt: job.attempt, reason: "\(error)")
+        }
     }
 
     /// Builds one shard graph; a job that cannot be built is reported, not fatal.

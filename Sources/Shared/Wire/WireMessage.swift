@@ -71,6 +71,10 @@ public enum WireMessage: Sendable, Equatable {
     case result(ShardResult)
     /// Worker → coordinator: the job could not be done.
     case failure(shard: UInt32, attempt: UInt32, reason: String)
+    /// Coordinator → worker: a phase-2 job (cross-shard refinement of one shard).
+    case refine(RefineSpec)
+    /// Worker → coordinator: the refined lists and offers of a phase-2 job.
+    case refined(RefineResult)
 
     public static let version: UInt16 = 1
     static let magic: [UInt8] = Array("RCTW".utf8)
@@ -93,17 +97,20 @@ public enum WireMessage: Sendable, Equatable {
         case .stop: 9
         case .result: 10
         case .failure: 11
+        case .refine: 12
+        case .refined: 13
         }
     }
 
     static func typeName(_ t: UInt16) -> String {
-        ["?", "HELLO", "CHALLENGE", "AUTH", "WELCOME", "REJECT", "READY", "JOB", "WAIT", "STOP", "RESULT", "FAILURE"][Int(t) < 12 ? Int(t) : 0]
+        ["?", "HELLO", "CHALLENGE", "AUTH", "WELCOME", "REJECT", "READY", "JOB", "WAIT", "STOP", "RESULT", "FAILURE", "REFINE",
+         "REFINED"][Int(t) < 14 ? Int(t) : 0]
     }
 
     /// The name of this message's type, for logs.
     public var name: String { Self.typeName(type) }
 
-    static func cap(_ t: UInt16, large: Int) -> Int { t == 7 || t == 10 ? large : smallCap }
+    static func cap(_ t: UInt16, large: Int) -> Int { [7, 10, 12, 13].contains(t) ? large : smallCap }
 
     // MARK: encoding
 
@@ -144,6 +151,8 @@ public enum WireMessage: Sendable, Equatable {
             w.u32(shard)
             w.u32(attempt)
             w.string(reason)
+        case .refine(let j): w.refineSpec(j)
+        case .refined(let r): w.refineResult(r)
         }
         let payload = w.out
         var out = Self.magic
@@ -182,7 +191,7 @@ public enum WireMessage: Sendable, Equatable {
         let version = try h.u16()
         guard version == Self.version else { throw WireError.unsupportedVersion(version) }
         let type = try h.u16()
-        guard (1...11).contains(type) else { throw WireError.unknownType(type) }
+        guard (1...13).contains(type) else { throw WireError.unknownType(type) }
         let length = Int(try h.u32())
         let checksum = try h.u32()
         let name = typeName(type)
@@ -208,7 +217,9 @@ public enum WireMessage: Sendable, Equatable {
             let shard = try r.u32(), attempt = try r.u32(), micros = try r.u64()
             let n = Int(try r.u32())
             message = .result(ShardResult(shard: shard, attempt: attempt, buildMicros: micros, graph: try r.bytes(n)))
-        default: message = .failure(shard: try r.u32(), attempt: try r.u32(), reason: try r.string(max: 2048))
+        case 11: message = .failure(shard: try r.u32(), attempt: try r.u32(), reason: try r.string(max: 2048))
+        case 12: message = .refine(try r.refineSpec())
+        default: message = .refined(try r.refineResult())
         }
         try r.finish()
         return message

@@ -1,0 +1,166 @@
+import HNSW
+
+/// One shard as shipped to a refinement job: its global row ids, labels, rows and encoded graph.
+public struct ShippedShard: Sendable, Equatable {
+    public var shard: UInt32
+    public var members: [UInt32]
+    public var labels: [UInt64]
+    public var vectors: [Float]
+    public var graph: [UInt8]
+
+    public init(shard: UInt32, members: [UInt32], labels: [UInt64], vectors: [Float], graph: [UInt8]) {
+        self.shard = shard
+        self.members = members
+        self.labels = labels
+        self.vectors = vectors
+        self.graph = graph
+    }
+}
+
+/// Phase 2 job: refine the boundary elements of `shards[0]` against the other shipped shards.
+public struct RefineSpec: Sendable, Equatable {
+    public var shard: UInt32
+    public var attempt: UInt32
+    public var space: Space
+    public var dim: Int
+    public var M: Int
+    public var efConstruction: Int
+    public var seed: UInt64
+    public var crossK: Int
+    public var crossEf: Int
+    /// The shard being refined first, then the shards its boundary elements border.
+    public var shards: [ShippedShard]
+    /// (local id in the first shard, shards to search), ascending by local id.
+    public var boundary: [(UInt32, [UInt32])]
+
+    public init(shard: UInt32, attempt: UInt32, space: Space, dim: Int, M: Int, efConstruction: Int, seed: UInt64, crossK: Int,
+                crossEf: Int, shards: [ShippedShard], boundary: [(UInt32, [UInt32])]) {
+        self.shard = shard
+        self.attempt = attempt
+        self.space = space
+        self.dim = dim
+        self.M = M
+        self.efConstruction = efConstruction
+        self.seed = seed
+        self.crossK = crossK
+        self.crossEf = crossEf
+        self.shards = shards
+        self.boundary = boundary
+    }
+
+    public static func == (a: RefineSpec, b: RefineSpec) -> Bool {
+        a.shard == b.shard && a.attempt == b.attempt && a.space == b.space && a.dim == b.dim && a.M == b.M
+            && a.efConstruction == b.efConstruction && a.seed == b.seed && a.crossK == b.crossK && a.crossEf == b.crossEf
+            && a.shards == b.shards && a.boundary.count == b.boundary.count
+            && zip(a.boundary, b.boundary).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+    }
+}
+
+/// A worker's answer to a refinement job.
+public struct RefineResult: Sendable, Equatable {
+    public var shard: UInt32
+    public var attempt: UInt32
+    public var micros: UInt64
+    public var output: RefineOutput
+
+    public init(shard: UInt32, attempt: UInt32, micros: UInt64, output: RefineOutput) {
+        self.shard = shard
+        self.attempt = attempt
+        self.micros = micros
+        self.output = output
+    }
+}
+
+extension WireWriter {
+    mutating func refineSpec(_ j: RefineSpec) {
+        u32(j.shard); u32(j.attempt); u8(UInt8(Space.allCases.firstIndex(of: j.space) ?? 0))
+        u32(UInt32(j.dim)); u32(UInt32(j.M)); u32(UInt32(j.efConstruction)); u64(j.seed); u32(UInt32(j.crossK)); u32(UInt32(j.crossEf))
+        u32(UInt32(j.shards.count))
+        for s in j.shards {
+            u32(s.shard)
+            u32(UInt32(s.members.count))
+            s.members.withUnsafeBytes { raw($0) }
+            s.labels.withUnsafeBytes { raw($0) }
+            s.vectors.withUnsafeBytes { raw($0) }
+            u32(UInt32(s.graph.count))
+            bytes(s.graph)
+        }
+        u32(UInt32(j.boundary.count))
+        for (u, shards) in j.boundary {
+            u32(u)
+            u8(UInt8(shards.count))
+            for t in shards { u32(t) }
+        }
+    }
+
+    mutating func refineResult(_ r: RefineResult) {
+        u32(r.shard); u32(r.attempt); u64(r.micros)
+        u32(UInt32(r.output.lists.count))
+        for l in r.output.lists {
+            u32(l.id)
+            u16(UInt16(l.links.count))
+            l.links.withUnsafeBytes { raw($0) }
+        }
+        u32(UInt32(r.output.offers.count))
+        r.output.offers.withUnsafeBytes { raw($0) }
+    }
+}
+
+extension WireReader {
+    mutating func refineSpec() throws -> RefineSpec {
+        let shard = try u32(), attempt = try u32()
+        let s = Int(try u8())
+        guard s < Space.allCases.count else { throw bad("space code \(s) is unknown") }
+        let dim = Int(try u32()), M = Int(try u32()), efc = Int(try u32())
+        let seed = try u64()
+        let crossK = Int(try u32()), crossEf = Int(try u32())
+        guard (1...65_536).contains(dim), (2...10_000).contains(M), (1...1_000_000).contains(efc) else {
+            throw bad("dimension \(dim), M \(M) or ef_construction \(efc) out of range")
+        }
+        guard (1...4096).contains(crossK), (1...100_000).contains(crossEf) else { throw bad("cross k \(crossK) or ef \(crossEf) out of range") }
+        let m = Int(try u32())
+        guard m >= 1, m <= 65_536, m * 8 <= remaining else { throw bad("\(m) shards cannot fit in \(remaining) bytes") }
+        var shards: [ShippedShard] = []
+        for _ in 0..<m {
+            let id = try u32()
+            let n = Int(try u32())
+            let (perItem, o1) = dim.multipliedReportingOverflow(by: 4)
+            let (each, o2) = perItem.addingReportingOverflow(12)
+            let (total, o3) = each.multipliedReportingOverflow(by: n)
+            guard !o1, !o2, !o3, total <= remaining else { throw bad("shard \(id) claims \(n) items, more than the message holds") }
+            let members: [UInt32] = try array(n)
+            let labels: [UInt64] = try array(n)
+            let vectors: [Float] = try array(n * dim)
+            let g = Int(try u32())
+            shards.append(ShippedShard(shard: id, members: members, labels: labels, vectors: vectors, graph: try bytes(g)))
+        }
+        let b = Int(try u32())
+        guard b * 5 <= remaining else { throw bad("\(b) boundary elements cannot fit in \(remaining) bytes") }
+        var boundary: [(UInt32, [UInt32])] = []
+        boundary.reserveCapacity(b)
+        for _ in 0..<b {
+            let u = try u32()
+            let k = Int(try u8())
+            let ts: [UInt32] = try array(k)
+            boundary.append((u, ts))
+        }
+        return RefineSpec(shard: shard, attempt: attempt, space: Space.allCases[s], dim: dim, M: M, efConstruction: efc, seed: seed,
+                          crossK: crossK, crossEf: crossEf, shards: shards, boundary: boundary)
+    }
+
+    mutating func refineResult() throws -> RefineResult {
+        let shard = try u32(), attempt = try u32(), micros = try u64()
+        let n = Int(try u32())
+        guard n * 6 <= remaining else { throw bad("\(n) lists cannot fit in \(remaining) bytes") }
+        var lists: [RefinedList] = []
+        lists.reserveCapacity(n)
+        for _ in 0..<n {
+            let id = try u32()
+            let c = Int(try u16())
+            lists.append(RefinedList(id: id, links: try array(c)))
+        }
+        let o = Int(try u32())
+        let offers: [UInt64] = try array(o)
+        return RefineResult(shard: shard, attempt: attempt, micros: micros, output: RefineOutput(lists: lists, offers: offers))
+    }
+}
