@@ -44,7 +44,7 @@ public struct RefineSettings: Sendable, Equatable, CustomStringConvertible {
     public var crossK: Int
     public var crossEf: Int
 
-    public init(epsilon: Double = 0.15, maxCross: Int = 3, crossK: Int = 16, crossEf: Int = 48) {
+    public init(epsilon: Double = 0.05, maxCross: Int = 2, crossK: Int = 8, crossEf: Int = 16) {
         self.epsilon = epsilon
         self.maxCross = maxCross
         self.crossK = crossK

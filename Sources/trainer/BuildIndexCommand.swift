@@ -28,6 +28,11 @@ struct BuildIndexCommand: ParsableCommand {
     @Option(name: .customLong("tls-cert"), help: "PEM certificate for a tls+tcp:// --listen address.") var tlsCert: String?
     @Option(name: .customLong("tls-key"), help: "PEM private key for a tls+tcp:// --listen address.") var tlsKey: String?
     @Option(name: .customLong("max-message-mib"), help: "Cap of a job or result message, in MiB.") var maxMessageMiB: Int = 1024
+    @Option(name: .customLong("refine-epsilon"), help: "Refine elements whose other centroids are within (1 + ε) of their own.")
+    var refineEpsilon: Double = RefineSettings().epsilon
+    @Option(name: .customLong("refine-max-shards"), help: "Other shards searched per refined element.") var refineMaxShards = RefineSettings().maxCross
+    @Option(name: .customLong("refine-k"), help: "Candidates kept from each cross-shard search.") var refineK = RefineSettings().crossK
+    @Option(name: .customLong("refine-ef"), help: "Beam width of each cross-shard search.") var refineEf = RefineSettings().crossEf
     @Option(name: .customLong("lease-seconds"), help: "Seconds a worker may hold a job before it is handed to another.") var leaseSeconds: Double = 600
 
     func run() throws {
@@ -35,6 +40,9 @@ struct BuildIndexCommand: ParsableCommand {
         guard efConstruction >= 1 else { throw CLIError.usage("--ef-construction must be ≥ 1, got \(efConstruction)") }
         guard batchSize >= 1 else { throw CLIError.usage("--batch-size must be ≥ 1, got \(batchSize)") }
         guard (1...4095).contains(maxMessageMiB) else { throw CLIError.usage("--max-message-mib must be in 1…4095, got \(maxMessageMiB)") }
+        guard refineEpsilon >= 0, (0...64).contains(refineMaxShards), (1...4096).contains(refineK), refineEf >= 1 else {
+            throw CLIError.usage("--refine-epsilon must be ≥ 0, --refine-max-shards 0…64, --refine-k 1…4096 and --refine-ef ≥ 1")
+        }
         guard leaseSeconds > 0 else { throw CLIError.usage("--lease-seconds must be > 0, got \(leaseSeconds)") }
         let t0 = now()
         let x = try readVectors(vectors)
@@ -53,7 +61,9 @@ struct BuildIndexCommand: ParsableCommand {
                     ?? .local(workers: workers, executable: trainerExecutable(), threadsPerWorker: max(1, t / workers)),
                 shards: cluster.shards ?? max(workers, 1), tokenEnv: tokenEnv,
                 tls: TLSSettings(certFile: tlsCert, keyFile: tlsKey), workFolder: workDir ?? out + ".work", resume: cluster.resume,
-                leaseSeconds: leaseSeconds, mergeThreads: t, maxMessageBytes: maxMessageMiB << 20)
+                leaseSeconds: leaseSeconds, mergeThreads: t,
+                refine: RefineSettings(epsilon: refineEpsilon, maxCross: refineMaxShards, crossK: refineK, crossEf: refineEf),
+                maxMessageBytes: maxMessageMiB << 20)
             let handler = RunLogHandler(folder: nil)
             let logger = Logger(label: "coordinator") { _ in handler }
             do {

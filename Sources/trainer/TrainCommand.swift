@@ -74,7 +74,9 @@ struct TrainCommand: ParsableCommand {
             shards: cluster.shards ?? cfg.cluster.shards, tokenEnv: cfg.cluster.tokenEnv,
             tls: TLSSettings(certFile: cfg.cluster.tlsCert, keyFile: cfg.cluster.tlsKey),
             workFolder: cfg.cluster.workDir ?? cfg.export.outputDir + "/cluster-work", resume: cluster.resume,
-            leaseSeconds: cfg.cluster.leaseSeconds, mergeThreads: threads)
+            leaseSeconds: cfg.cluster.leaseSeconds, mergeThreads: threads,
+            refine: RefineSettings(epsilon: cfg.cluster.refineEpsilon, maxCross: cfg.cluster.refineMaxShards, crossK: cfg.cluster.refineK,
+                                   crossEf: cfg.cluster.refineEf))
         let seed = UInt64(cfg.seed), M = cfg.index.M, efc = cfg.index.efConstruction
         return { rows, labels, space, dim in
             do {

@@ -11,7 +11,13 @@ final class WireTests: XCTestCase {
          .auth(mac: Array(repeating: 1, count: 32), nonce: Array(repeating: 2, count: 32)),
          .welcome(mac: Array(repeating: 3, count: 32), workerID: 9), .reject(reason: "bad token"), .ready, .job(job),
          .wait(milliseconds: 250), .stop, .result(ShardResult(shard: 3, attempt: 2, buildMicros: 1234, graph: [1, 2, 3, 4, 5])),
-         .failure(shard: 1, attempt: 1, reason: "out of memory")]
+         .failure(shard: 1, attempt: 1, reason: "out of memory"),
+         .refine(RefineSpec(shard: 1, attempt: 1, space: .cosine, dim: 2, M: 4, efConstruction: 10, seed: 7, crossK: 4, crossEf: 8,
+                            shards: [ShippedShard(shard: 1, members: [5, 9], labels: [50, 90], vectors: [1, 2, 3, 4], graph: [1, 2, 3]),
+                                     ShippedShard(shard: 0, members: [2], labels: [20], vectors: [5, 6], graph: [])],
+                            boundary: [(0, [0]), (1, [0, 2])])),
+         .refined(RefineResult(shard: 1, attempt: 1, micros: 99, output: RefineOutput(lists: [RefinedList(id: 5, links: [2, 9])],
+                                                                                       offers: [UInt64(2) << 32 | 5])))]
     }
 
     func testEveryMessageRoundTrips() throws {
@@ -75,7 +81,7 @@ final class WireTests: XCTestCase {
             var payload: [UInt8]
             var type: UInt16
             if i % 4 == 0 {
-                type = UInt16(next() % 13)
+                type = UInt16(next() % 15)
                 payload = (0..<Int(next() % 96)).map { _ in UInt8(truncatingIfNeeded: next()) }
             } else {
                 let s = seeds[Int(next() % UInt64(seeds.count))]

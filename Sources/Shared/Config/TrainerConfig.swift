@@ -69,6 +69,11 @@ public struct TrainerConfig: Codable, Equatable, Sendable {
         public var workDir: String?
         public var tlsCert: String?
         public var tlsKey: String?
+        /// Phase-2 refinement: ε, other shards per element, candidates and beam of each search.
+        public var refineEpsilon: Double
+        public var refineMaxShards: Int
+        public var refineK: Int
+        public var refineEf: Int
     }
 
     public struct TensorBoard: Codable, Equatable, Sendable {
@@ -177,6 +182,7 @@ public struct TrainerConfig: Codable, Equatable, Sendable {
 
         var cl = try top.child("cluster")
         var tls = try cl.child("tls")
+        var rf = try cl.child("refine")
         let cluster = Cluster(mode: try cl.choice("mode", ["single", "local", "cluster"], default: "single"),
                               shards: try cl.int("shards", default: 8, min: 1), workers: try cl.int("workers", default: 2, min: 1),
                               workerThreads: try cl.int("worker_threads", default: 0, min: 0),
@@ -184,8 +190,12 @@ public struct TrainerConfig: Codable, Equatable, Sendable {
                               tokenEnv: try cl.string("token_env", default: "TRAINER_CLUSTER_TOKEN"),
                               leaseSeconds: try cl.double("lease_seconds", default: 600, above: 0),
                               workDir: try cl.optionalString("work_dir"),
-                              tlsCert: try tls.optionalString("cert"), tlsKey: try tls.optionalString("key"))
+                              tlsCert: try tls.optionalString("cert"), tlsKey: try tls.optionalString("key"),
+                              refineEpsilon: try rf.double("epsilon", default: 0.05, min: 0),
+                              refineMaxShards: try rf.int("max_shards", default: 2, min: 0),
+                              refineK: try rf.int("k", default: 8, min: 1), refineEf: try rf.int("ef", default: 16, min: 1))
         try tls.rejectUnknown()
+        try rf.rejectUnknown()
         try cl.rejectUnknown()
         if cluster.listen.hasPrefix("tls+"), cluster.mode == "cluster", cluster.tlsCert == nil || cluster.tlsKey == nil {
             throw ConfigError(path: path, key: "cluster.tls", message: "listen is \(cluster.listen), so cluster.tls.cert and cluster.tls.key must name the PEM files")
