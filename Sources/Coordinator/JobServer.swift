@@ -19,6 +19,8 @@ final class JobServer: @unchecked Sendable {
         var challenge: [UInt8]?
         var authenticated = false
         var workerID: UInt32 = 0
+        /// Shards this connection's worker holds (it built them, or a refinement job shipped them).
+        var held: Set<Int> = []
     }
 
     struct State {
@@ -260,20 +262,28 @@ final class JobServer: @unchecked Sendable {
             }
             let s = l.0 - shardCount
             logger.info("refinement leased", metadata: ["worker": "\(peer.name)", "shard": "\(s)", "attempt": "\(l.1)"])
-            return .send(refineMessage(shard: s, attempt: l.1))
+            return .send(refineMessage(shard: s, attempt: l.1, pipe: pipe))
         }
     }
 
     /// The phase-2 job of shard `s`: its graph and rows, the shards its boundary elements border, and the boundary.
-    func refineMessage(shard s: Int, attempt: UInt32) -> [UInt8] {
+    func refineMessage(shard s: Int, attempt: UInt32, pipe: UInt32) -> [UInt8] {
         let boundary = plan.boundary[s]
         var needed = Set<UInt32>()
         for (_, ts) in boundary { needed.formUnion(ts) }
         let order = [s] + needed.map(Int.init).sorted()
-        let bytes = state.withLock { st in order.map { st.graphBytes[$0] ?? [] } }
+        let (bytes, held): ([[UInt8]], Set<Int>) = state.withLock { st in
+            let held = st.peers[pipe]?.held ?? []
+            // From now on the worker holds every shard of this job.
+            st.peers[pipe]?.held.formUnion(order)
+            return (order.map { held.contains($0) ? [] : st.graphBytes[$0] ?? [] }, held)
+        }
         let d = parameters.dim
         let shipped = zip(order, bytes).map { t, graph -> ShippedShard in
             let members = plan.shards[t]
+            if held.contains(t) {
+                return ShippedShard(shard: UInt32(t), cached: true, members: members.map { UInt32($0) }, labels: [], vectors: [], graph: [])
+            }
             var v = [Float](repeating: 0, count: members.count * d)
             v.withUnsafeMutableBufferPointer { vp in
                 for (j, r) in members.enumerated() { (vp.baseAddress! + j * d).update(from: rows.baseAddress! + r * d, count: d) }
@@ -376,6 +386,7 @@ final class JobServer: @unchecked Sendable {
             st.board.complete(shard: s)
             st.graphs[s] = graph
             st.graphBytes[s] = r.graph
+            st.peers[pipe]?.held.insert(s)
             st.jobsRun += 1
             st.buildSeconds[s] = Double(r.buildMicros) * 1e-6
             return (st.board.doneCount, shardCount * phases)

@@ -71,8 +71,13 @@ public enum WorkerLoop {
             return reply
         }
 
+        // Shard graphs this worker built or received in the current session, by shard: refinement
+        // jobs then ship only their ids. A new session (a new connection) starts empty, as does the
+        // coordinator's record of what this worker holds.
+        var cache: [UInt32: HNSWIndex] = [:]
         while true {
             if let p = o.parentPID, getppid() != p { throw WorkerError.parentGone }
+            cache.removeAll()
             do {
                 guard case .challenge(let nonce) = try exchange(.hello(name: o.name)) else { throw ProtocolSlip(reason: "expected CHALLENGE") }
                 let mine = Handshake.nonce()
@@ -88,10 +93,12 @@ public enum WorkerLoop {
                 while true {
                     switch reply {
                     case .job(let job):
-                        reply = try exchange(build(job, threads: o.threads, logger: logger))
+                        let (message, index) = build(job, threads: o.threads, logger: logger)
+                        if let index { cache[job.shard] = index }
+                        reply = try exchange(message)
                         summary.jobs += 1
                     case .refine(let job):
-                        reply = try exchange(refine(job, threads: o.threads, logger: logger))
+                        reply = try exchange(refine(job, threads: o.threads, cache: &cache, logger: logger))
                         summary.jobs += 1
                     case .wait(let ms):
                         if let p = o.parentPID, getppid() != p { throw WorkerError.parentGone }
@@ -128,17 +135,26 @@ public enum WorkerLoop {
 
     /// Refines one shard's boundary elements against the shipped neighbouring shards. Each shipped
     /// graph is assembled (and so validated) first; a bad job is reported, not fatal.
-    static func refine(_ job: RefineSpec, threads: Int, logger: Logger) -> WireMessage {
+    static func refine(_ job: RefineSpec, threads: Int, cache: inout [UInt32: HNSWIndex], logger: Logger) -> WireMessage {
         let started = DispatchTime.now().uptimeNanoseconds
         do {
             var graphs: [UInt32: MemberGraph] = [:]
             for s in job.shards {
-                guard s.members.count == s.labels.count else { throw HNSWError.invalidGraph("shard \(s.shard): member and label counts differ") }
-                let index = try s.vectors.withUnsafeBufferPointer { rows in
-                    try s.graph.withUnsafeBytes {
-                        try HNSWIndex.assemble(space: job.space, dim: job.dim, M: job.M, efConstruction: job.efConstruction, seed: job.seed,
-                                               rows: rows, labels: s.labels, graph: $0)
+                let index: HNSWIndex
+                if s.cached {
+                    guard let held = cache[s.shard], held.count == s.members.count, held.dim == job.dim, held.M == job.M else {
+                        throw HNSWError.invalidGraph("shard \(s.shard) was sent as cached but this worker does not hold it")
                     }
+                    index = held
+                } else {
+                    guard s.members.count == s.labels.count else { throw HNSWError.invalidGraph("shard \(s.shard): member and label counts differ") }
+                    index = try s.vectors.withUnsafeBufferPointer { rows in
+                        try s.graph.withUnsafeBytes {
+                            try HNSWIndex.assemble(space: job.space, dim: job.dim, M: job.M, efConstruction: job.efConstruction, seed: job.seed,
+                                                   rows: rows, labels: s.labels, graph: $0)
+                        }
+                    }
+                    cache[s.shard] = index
                 }
                 graphs[s.shard] = MemberGraph(index: index, members: s.members)
             }
@@ -157,7 +173,7 @@ public enum WorkerLoop {
     }
 
     /// Builds one shard graph; a job that cannot be built is reported, not fatal.
-    static func build(_ job: JobSpec, threads: Int, logger: Logger) -> WireMessage {
+    static func build(_ job: JobSpec, threads: Int, logger: Logger) -> (WireMessage, HNSWIndex?) {
         let started = DispatchTime.now().uptimeNanoseconds
         do {
             let index = try HNSWIndex(space: job.space, dim: job.dim, M: job.M, efConstruction: job.efConstruction,
@@ -168,9 +184,9 @@ public enum WorkerLoop {
             let micros = (DispatchTime.now().uptimeNanoseconds - started) / 1000
             logger.info("shard built", metadata: ["shard": "\(job.shard)", "attempt": "\(job.attempt)", "items": "\(job.labels.count)",
                                                   "build_s": "\(String(format: "%.2f", Double(micros) * 1e-6))"])
-            return .result(ShardResult(shard: job.shard, attempt: job.attempt, buildMicros: micros, graph: index.encodeGraph()))
+            return (.result(ShardResult(shard: job.shard, attempt: job.attempt, buildMicros: micros, graph: index.encodeGraph())), index)
         } catch {
-            return .failure(shard: job.shard, attempt: job.attempt, reason: "\(error)")
+            return (.failure(shard: job.shard, attempt: job.attempt, reason: "\(error)"), nil)
         }
     }
 }

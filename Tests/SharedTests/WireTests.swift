@@ -14,7 +14,8 @@ final class WireTests: XCTestCase {
          .failure(shard: 1, attempt: 1, reason: "out of memory"),
          .refine(RefineSpec(shard: 1, attempt: 1, space: .cosine, dim: 2, M: 4, efConstruction: 10, seed: 7, crossK: 4, crossEf: 8,
                             shards: [ShippedShard(shard: 1, members: [5, 9], labels: [50, 90], vectors: [1, 2, 3, 4], graph: [1, 2, 3]),
-                                     ShippedShard(shard: 0, members: [2], labels: [20], vectors: [5, 6], graph: [])],
+                                     ShippedShard(shard: 0, members: [2], labels: [20], vectors: [5, 6], graph: []),
+                                     ShippedShard(shard: 2, cached: true, members: [7], labels: [], vectors: [], graph: [])],
                             boundary: [(0, [0]), (1, [0, 2])])),
          .refined(RefineResult(shard: 1, attempt: 1, micros: 99, output: RefineOutput(lists: [RefinedList(id: 5, links: [2, 9])],
                                                                                        offers: [UInt64(2) << 32 | 5])))]

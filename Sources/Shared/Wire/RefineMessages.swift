@@ -1,15 +1,18 @@
 import HNSW
 
 /// One shard as shipped to a refinement job: its global row ids, labels, rows and encoded graph.
+/// With `cached`, only the ids travel: the worker already holds that shard from this session.
 public struct ShippedShard: Sendable, Equatable {
     public var shard: UInt32
+    public var cached: Bool
     public var members: [UInt32]
     public var labels: [UInt64]
     public var vectors: [Float]
     public var graph: [UInt8]
 
-    public init(shard: UInt32, members: [UInt32], labels: [UInt64], vectors: [Float], graph: [UInt8]) {
+    public init(shard: UInt32, cached: Bool = false, members: [UInt32], labels: [UInt64], vectors: [Float], graph: [UInt8]) {
         self.shard = shard
+        self.cached = cached
         self.members = members
         self.labels = labels
         self.vectors = vectors
@@ -78,8 +81,10 @@ extension WireWriter {
         u32(UInt32(j.shards.count))
         for s in j.shards {
             u32(s.shard)
+            u8(s.cached ? 1 : 0)
             u32(UInt32(s.members.count))
             s.members.withUnsafeBytes { raw($0) }
+            if s.cached { continue }
             s.labels.withUnsafeBytes { raw($0) }
             s.vectors.withUnsafeBytes { raw($0) }
             u32(UInt32(s.graph.count))
@@ -123,7 +128,14 @@ extension WireReader {
         var shards: [ShippedShard] = []
         for _ in 0..<m {
             let id = try u32()
+            let flag = try u8()
+            guard flag <= 1 else { throw bad("shard \(id) has cache flag \(flag)") }
             let n = Int(try u32())
+            if flag == 1 {
+                guard n * 4 <= remaining else { throw bad("shard \(id) claims \(n) members, more than the message holds") }
+                shards.append(ShippedShard(shard: id, cached: true, members: try array(n), labels: [], vectors: [], graph: []))
+                continue
+            }
             let (perItem, o1) = dim.multipliedReportingOverflow(by: 4)
             let (each, o2) = perItem.addingReportingOverflow(12)
             let (total, o3) = each.multipliedReportingOverflow(by: n)
