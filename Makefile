@@ -10,7 +10,7 @@ VENV := .venv
 APT_PACKAGES := build-essential pkg-config python3-venv libsnappy-dev libzstd-dev zlib1g-dev liblz4-dev libbrotli-dev libnng-dev openssl iproute2
 TRAINER := .build/release/trainer
 
-.PHONY: run test deps apt venv build unit-test interop bench clean
+.PHONY: run test deps apt venv build unit-test interop bench bench-cluster clean
 
 run: build
 	$(TRAINER) train --config config/trainer.yml
@@ -52,6 +52,10 @@ interop: build venv
 bench: build venv
 	$(VENV)/bin/python bench/hnsw_vs_hnswlib.py
 	$(VENV)/bin/python bench/parquet_read.py
+
+# The cluster build against a single-node build (about 15 minutes on 2 cores).
+bench-cluster: build venv
+	$(VENV)/bin/python bench/cluster/run.py
 
 clean:
 	rm -rf .build models logs
