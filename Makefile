@@ -7,10 +7,11 @@ SHELL := /bin/bash
 SWIFT ?= swift
 PYTHON ?= python3
 VENV := .venv
+DEPLOY_VENV := .venv-deploy
 APT_PACKAGES := build-essential pkg-config python3-venv libsnappy-dev libzstd-dev zlib1g-dev liblz4-dev libbrotli-dev libnng-dev openssl iproute2
 TRAINER := .build/release/trainer
 
-.PHONY: run test deps apt venv build unit-test interop bench bench-cluster clean
+.PHONY: run test deps apt venv build unit-test interop deploy-check bench bench-cluster clean
 
 run: build
 	$(TRAINER) train --config config/trainer.yml
@@ -18,6 +19,7 @@ run: build
 test: build venv
 	@$(MAKE) --no-print-directory unit-test
 	$(MAKE) --no-print-directory interop
+	$(MAKE) --no-print-directory deploy-check
 
 deps: apt venv
 
@@ -38,6 +40,24 @@ $(VENV)/.installed: requirements-interop.txt
 	touch $@
 
 venv: $(VENV)/.installed
+
+# The deployment checks' tools live in their own venv: checkov's dependencies are many.
+$(DEPLOY_VENV)/.installed: requirements-deploy.txt
+	@$(MAKE) --no-print-directory apt
+	$(PYTHON) -m venv $(DEPLOY_VENV)
+	$(DEPLOY_VENV)/bin/pip install -q --upgrade pip
+	$(DEPLOY_VENV)/bin/pip install -q -r requirements-deploy.txt
+	touch $@
+
+# Stands in for building the image (no container engine here): the runtime stage's libraries
+# against the static-stdlib binary's ldd, hadolint, kubernetes-validate and checkov.
+deploy-check: apt $(DEPLOY_VENV)/.installed
+	$(SWIFT) build -c release --static-swift-stdlib --product trainer --scratch-path .build-static
+	deploy/check-runtime-libs.sh .build-static/release/trainer deploy/Dockerfile
+	deploy/test-check-runtime-libs.sh .build-static/release/trainer
+	$(DEPLOY_VENV)/bin/hadolint deploy/Dockerfile
+	$(DEPLOY_VENV)/bin/kubernetes-validate --strict --quiet deploy/k8s/*.yaml
+	$(DEPLOY_VENV)/bin/checkov -d deploy --framework dockerfile,kubernetes --quiet --compact --skip-download
 
 build: apt
 	$(SWIFT) build -c release
