@@ -16,6 +16,8 @@ public struct ClusterSettings: Sendable {
     public var shards: Int
     /// The environment variable holding the shared token.
     public var tokenEnv: String
+    /// A file holding the token; takes precedence over `tokenEnv`.
+    public var tokenFile: String?
     public var tls: TLSSettings?
     public var workFolder: String
     public var resume: Bool
@@ -26,12 +28,14 @@ public struct ClusterSettings: Sendable {
     /// Cap of a job or result message.
     public var maxMessageBytes: Int
 
-    public init(mode: Mode, shards: Int, tokenEnv: String = "TRAINER_CLUSTER_TOKEN", tls: TLSSettings? = nil, workFolder: String,
+    public init(mode: Mode, shards: Int, tokenEnv: String = "TRAINER_CLUSTER_TOKEN", tokenFile: String? = nil, tls: TLSSettings? = nil,
+                workFolder: String,
                 resume: Bool = false, leaseSeconds: Double = 600, mergeThreads: Int = 1, refine: RefineSettings = RefineSettings(),
                 maxMessageBytes: Int = WireMessage.defaultLargeCap) {
         self.mode = mode
         self.shards = shards
         self.tokenEnv = tokenEnv
+        self.tokenFile = tokenFile
         self.tls = tls
         self.workFolder = workFolder
         self.resume = resume
@@ -70,9 +74,13 @@ public enum ClusterBuild {
         let tokenString: String
         switch settings.mode {
         case .local:
-            tokenString = ProcessInfo.processInfo.environment[settings.tokenEnv].flatMap { $0.isEmpty ? nil : $0 } ?? Handshake.randomToken()
+            if let file = settings.tokenFile {
+                tokenString = String(decoding: try Handshake.token(fromFile: file), as: UTF8.self)
+            } else {
+                tokenString = ProcessInfo.processInfo.environment[settings.tokenEnv].flatMap { $0.isEmpty ? nil : $0 } ?? Handshake.randomToken()
+            }
         case .listen:
-            tokenString = String(decoding: try Handshake.token(fromEnvironment: settings.tokenEnv), as: UTF8.self)
+            tokenString = String(decoding: try Handshake.token(file: settings.tokenFile, variable: settings.tokenEnv), as: UTF8.self)
         }
         let token = Array(tokenString.utf8)
         guard token.count >= Handshake.minimumTokenBytes else { throw HandshakeError.shortToken(variable: settings.tokenEnv, bytes: token.count) }

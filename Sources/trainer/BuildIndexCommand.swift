@@ -59,7 +59,7 @@ struct BuildIndexCommand: ParsableCommand {
             let settings = ClusterSettings(
                 mode: cluster.listen.map { .listen(url: $0) }
                     ?? .local(workers: workers, executable: trainerExecutable(), threadsPerWorker: max(1, t / workers)),
-                shards: cluster.shards ?? max(workers, 1), tokenEnv: tokenEnv,
+                shards: cluster.shards ?? max(workers, 1), tokenEnv: tokenEnv, tokenFile: cluster.tokenFile,
                 tls: TLSSettings(certFile: tlsCert, keyFile: tlsKey), workFolder: workDir ?? out + ".work", resume: cluster.resume,
                 leaseSeconds: leaseSeconds, mergeThreads: t,
                 refine: RefineSettings(epsilon: refineEpsilon, maxCross: refineMaxShards, crossK: refineK, crossEf: refineEf),

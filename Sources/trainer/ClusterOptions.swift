@@ -11,6 +11,8 @@ struct ClusterOptions: ParsableArguments {
     @Option(help: "Number of shards (overrides cluster.shards). The output depends on it, never on --workers.") var shards: Int?
     @Option(help: "Listen on this address for remote workers instead of starting local ones (overrides cluster.listen).") var listen: String?
     @Flag(help: "Continue a cluster build whose coordinator stopped: keep the shards already in the work folder.") var resume = false
+    @Option(name: .customLong("token-file"), help: "File holding the cluster token, e.g. a mounted secret (overrides cluster.token_file and the token variable).")
+    var tokenFile: String?
 
     func validate() throws {
         if let w = workers, w < 1 { throw ValidationError("--workers must be ≥ 1, got \(w)") }

@@ -71,7 +71,7 @@ struct TrainCommand: ParsableCommand {
         let settings = ClusterSettings(
             mode: mode == "local" ? .local(workers: workers, executable: trainerExecutable(), threadsPerWorker: perWorker)
                                   : .listen(url: cluster.listen ?? cfg.cluster.listen),
-            shards: cluster.shards ?? cfg.cluster.shards, tokenEnv: cfg.cluster.tokenEnv,
+            shards: cluster.shards ?? cfg.cluster.shards, tokenEnv: cfg.cluster.tokenEnv, tokenFile: cluster.tokenFile ?? cfg.cluster.tokenFile,
             tls: TLSSettings(certFile: cfg.cluster.tlsCert, keyFile: cfg.cluster.tlsKey),
             workFolder: cfg.cluster.workDir ?? cfg.export.outputDir + "/cluster-work", resume: cluster.resume,
             leaseSeconds: cfg.cluster.leaseSeconds, mergeThreads: threads,

@@ -13,6 +13,8 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "Build threads (0 = all cores).") var threads: Int = 0
     @Option(name: .customLong("token-env"), help: "Environment variable holding the shared cluster token.")
     var tokenEnv: String = "TRAINER_CLUSTER_TOKEN"
+    @Option(name: .customLong("token-file"), help: "File holding the shared cluster token, e.g. a mounted secret (takes precedence over --token-env).")
+    var tokenFile: String?
     @Option(help: "Name shown in the coordinator's log and metadata (default: host-pid).") var name: String?
     @Option(name: .customLong("tls-ca"), help: "PEM file of the CA that signed the coordinator's certificate (tls+tcp://).")
     var tlsCA: String?
@@ -28,7 +30,7 @@ struct WorkerCommand: ParsableCommand {
         handler.logLevel = quiet ? .warning : .info
         let logger = Logger(label: "worker") { _ in handler }
         let token: [UInt8]
-        do { token = try Handshake.token(fromEnvironment: tokenEnv) } catch let e as HandshakeError { throw CLIError.usage("\(e)") }
+        do { token = try Handshake.token(file: tokenFile, variable: tokenEnv) } catch let e as HandshakeError { throw CLIError.usage("\(e)") }
         if connect.hasPrefix("tls+"), tlsCA == nil {
             throw CLIError.usage("--connect \(connect) uses TLS: give --tls-ca with the CA that signed the coordinator's certificate")
         }

@@ -374,3 +374,19 @@ def test_hung_worker_loses_its_lease_and_its_late_result_is_dropped(slow, tmp_pa
         assert w.wait(timeout=30) == 0
     assert (tmp_path / "h.bin").read_bytes() == ref
     assert meta["cluster"]["retries"] >= 1
+
+
+def test_token_from_a_file_as_a_mounted_secret(data, tmp_path):
+    d, ref = data
+    secret = tmp_path / "token"
+    secret.write_text("file-token-0123456789abcdef\n")
+    url = f"tcp://127.0.0.1:{free_port()}"
+    coord = Coordinator(tmp_path, d / "x.npy", tmp_path / "f.bin", url, "--shards", 4, "--token-file", secret)
+    env = {k: v for k, v in os.environ.items() if k != "TRAINER_CLUSTER_TOKEN"}
+    w = worker(url, "--token-file", secret, name="filed", env=env)
+    meta = coord.result()
+    assert w.wait(timeout=30) == 0, w.stderr.read()
+    assert (tmp_path / "f.bin").read_bytes() == ref
+    assert meta["cluster"]["jobsPerWorker"] == {"filed": 8}
+    p = subprocess.run([TRAINER, "worker", "--connect", url, "--token-file", tmp_path / "missing"], capture_output=True, text=True)
+    assert p.returncode == 2 and "cannot read the cluster token file" in p.stderr and "missing" in p.stderr

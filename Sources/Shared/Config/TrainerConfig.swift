@@ -64,6 +64,8 @@ public struct TrainerConfig: Codable, Equatable, Sendable {
         public var workerThreads: Int
         public var listen: String
         public var tokenEnv: String
+        /// A file holding the token (a mounted secret); takes precedence over `tokenEnv`.
+        public var tokenFile: String?
         public var leaseSeconds: Double
         /// Where completed shard results are kept for `--resume`; default `<output_dir>/cluster-work`.
         public var workDir: String?
@@ -188,6 +190,7 @@ public struct TrainerConfig: Codable, Equatable, Sendable {
                               workerThreads: try cl.int("worker_threads", default: 0, min: 0),
                               listen: try cl.string("listen", default: "tcp://0.0.0.0:7700"),
                               tokenEnv: try cl.string("token_env", default: "TRAINER_CLUSTER_TOKEN"),
+                              tokenFile: try cl.optionalString("token_file"),
                               leaseSeconds: try cl.double("lease_seconds", default: 600, above: 0),
                               workDir: try cl.optionalString("work_dir"),
                               tlsCert: try tls.optionalString("cert"), tlsKey: try tls.optionalString("key"),

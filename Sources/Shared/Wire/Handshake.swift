@@ -33,6 +33,21 @@ public enum Handshake {
         return bytes
     }
 
+    /// The token held in the file at `path` (a mounted secret); a trailing newline is ignored.
+    public static func token(fromFile path: String) throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw HandshakeError.unreadableTokenFile(path: path) }
+        var bytes = [UInt8](data)
+        while let last = bytes.last, last == 0x0A || last == 0x0D || last == 0x20 { bytes.removeLast() }
+        guard bytes.count >= minimumTokenBytes else { throw HandshakeError.shortToken(variable: path, bytes: bytes.count) }
+        return bytes
+    }
+
+    /// The token from `file` when one is named, otherwise from the environment variable `variable`.
+    public static func token(file: String?, variable: String) throws -> [UInt8] {
+        if let file { return try token(fromFile: file) }
+        return try token(fromEnvironment: variable)
+    }
+
     /// A random token for local mode, where the coordinator hands it to its own children.
     public static func randomToken() -> String { nonce().map { String(format: "%02x", $0) }.joined() }
 }
@@ -40,11 +55,13 @@ public enum Handshake {
 public enum HandshakeError: Error, CustomStringConvertible, Sendable, Equatable {
     case missingToken(variable: String)
     case shortToken(variable: String, bytes: Int)
+    case unreadableTokenFile(path: String)
 
     public var description: String {
         switch self {
         case .missingToken(let v): return "the cluster token is missing: set the environment variable \(v) (cluster.token_env) on the coordinator and every worker"
         case .shortToken(let v, let n): return "the cluster token in \(v) is \(n) bytes; use at least \(Handshake.minimumTokenBytes) (e.g. `openssl rand -hex 32`)"
+        case .unreadableTokenFile(let p): return "cannot read the cluster token file \(p) (cluster.token_file / --token-file)"
         }
     }
 }
