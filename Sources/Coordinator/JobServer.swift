@@ -182,7 +182,8 @@ final class JobServer: @unchecked Sendable {
             return next(for: request.pipe, peer: peer)
         case .result(let r):
             guard let peer = authenticated(request.pipe) else { return refuse(request.pipe, "RESULT before authentication") }
-            accept(r, from: request.pipe, peer: peer)
+            // A worker that returns an invalid graph is broken or hostile: it gets no more work.
+            guard accept(r, from: request.pipe, peer: peer) else { return refuse(request.pipe, "invalid RESULT for shard \(r.shard)") }
             return next(for: request.pipe, peer: peer)
         case .failure(let shard, let attempt, let reason):
             guard let peer = authenticated(request.pipe) else { return refuse(request.pipe, "FAILURE before authentication") }
@@ -196,7 +197,7 @@ final class JobServer: @unchecked Sendable {
             return next(for: request.pipe, peer: peer)
         case .refined(let r):
             guard let peer = authenticated(request.pipe) else { return refuse(request.pipe, "REFINED before authentication") }
-            acceptRefined(r, from: request.pipe, peer: peer)
+            guard acceptRefined(r, from: request.pipe, peer: peer) else { return refuse(request.pipe, "invalid REFINED for shard \(r.shard)") }
             return next(for: request.pipe, peer: peer)
         case .challenge, .welcome, .reject, .job, .wait, .stop, .refine:
             return refuse(request.pipe, "a \(message.name) message is never sent by a worker")
@@ -298,23 +299,23 @@ final class JobServer: @unchecked Sendable {
 
     /// Checks a refinement against its lease and the plan (only the shard's boundary elements, ids in
     /// range, caps, offers from those elements to other shards) and keeps it.
-    private func acceptRefined(_ r: RefineResult, from pipe: UInt32, peer: Peer) {
+    private func acceptRefined(_ r: RefineResult, from pipe: UInt32, peer: Peer) -> Bool {
         let s = Int(r.shard)
         let job = shardCount + s
         guard s < shardCount, state.withLock({ $0.board.isCurrent(shard: job, attempt: r.attempt, pipe: pipe) }) else {
             logger.info("stale refinement dropped", metadata: ["worker": "\(peer.name)", "shard": "\(r.shard)", "attempt": "\(r.attempt)"])
-            return
+            return true
         }
         if let problem = validate(r.output, shard: s) {
             logger.warning("invalid refinement; handed out again", metadata: ["worker": "\(peer.name)", "shard": "\(s)", "reason": "\(problem)"])
             state.withLock { st in
                 if st.board.isCurrent(shard: job, attempt: r.attempt, pipe: pipe) { retry(&st, shard: job, reason: "invalid refinement: \(problem)") }
             }
-            return
+            return false
         }
         do { try work.storeRefined(shard: s, message: WireMessage.refined(r).encoded()) } catch {
             state.withLock { $0.failure = .workFolder(path: work.path, reason: "cannot save the refinement of shard \(s): \(error)") }
-            return
+            return true
         }
         let (done, total): (Int, Int) = state.withLock { st in
             if st.board.isCurrent(shard: job, attempt: r.attempt, pipe: pipe) {
@@ -329,6 +330,7 @@ final class JobServer: @unchecked Sendable {
                                                 "offers": "\(r.output.offers.count)", "refine_s": "\(String(format: "%.2f", Double(r.micros) * 1e-6))",
                                                 "done": "\(done)", "total": "\(total)"])
         progress?.update(done, total)
+        return true
     }
 
     func validate(_ o: RefineOutput, shard s: Int) -> String? {
@@ -360,12 +362,13 @@ final class JobServer: @unchecked Sendable {
     }
 
     /// Checks a result against its lease, assembles it (which validates every field) and keeps it.
-    private func accept(_ r: ShardResult, from pipe: UInt32, peer: Peer) {
+    /// Returns false only for an invalid result (a stale one is dropped quietly).
+    private func accept(_ r: ShardResult, from pipe: UInt32, peer: Peer) -> Bool {
         let s = Int(r.shard)
         let current = s < shardCount && state.withLock { $0.board.isCurrent(shard: s, attempt: r.attempt, pipe: pipe) }
         guard current else {
             logger.info("stale result dropped", metadata: ["worker": "\(peer.name)", "shard": "\(r.shard)", "attempt": "\(r.attempt)"])
-            return
+            return true
         }
         let graph: HNSWIndex
         do {
@@ -375,11 +378,11 @@ final class JobServer: @unchecked Sendable {
             state.withLock { st in
                 if st.board.isCurrent(shard: s, attempt: r.attempt, pipe: pipe) { retry(&st, shard: s, reason: "invalid result: \(error)") }
             }
-            return
+            return false
         }
         do { try work.store(shard: s, graph: r.graph) } catch {
             state.withLock { $0.failure = .workFolder(path: work.path, reason: "cannot save shard \(s): \(error)") }
-            return
+            return true
         }
         let (done, total): (Int, Int) = state.withLock { st in
             guard st.board.isCurrent(shard: s, attempt: r.attempt, pipe: pipe) else { return (st.board.doneCount, shardCount * phases) }
@@ -394,6 +397,7 @@ final class JobServer: @unchecked Sendable {
         logger.info("shard done", metadata: ["worker": "\(peer.name)", "shard": "\(s)", "build_s": "\(String(format: "%.2f", Double(r.buildMicros) * 1e-6))",
                                              "done": "\(done)", "total": "\(total)"])
         progress?.update(done, total)
+        return true
     }
 
     func assemble(shard s: Int, _ bytes: [UInt8]) throws -> HNSWIndex {

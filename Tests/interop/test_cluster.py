@@ -390,3 +390,40 @@ def test_token_from_a_file_as_a_mounted_secret(data, tmp_path):
     assert meta["cluster"]["jobsPerWorker"] == {"filed": 8}
     p = subprocess.run([TRAINER, "worker", "--connect", url, "--token-file", tmp_path / "missing"], capture_output=True, text=True)
     assert p.returncode == 2 and "cannot read the cluster token file" in p.stderr and "missing" in p.stderr
+
+
+def test_authenticated_worker_with_an_invalid_result_is_dropped_and_its_shard_rebuilt(data, tmp_path):
+    """A worker that knows the token but returns a damaged graph: the coordinator refuses the result,
+    closes that connection, hands the shard to an honest worker, and the bytes do not change."""
+    import hashlib, hmac, zlib
+    import pynng
+    d, ref = data
+    port = free_port()
+    url = f"tcp://127.0.0.1:{port}"
+    coord = Coordinator(tmp_path, d / "x.npy", tmp_path / "v.bin", url, "--shards", 4)
+    coord.wait_for("coordinator listening")
+    with pynng.Req0(dial=url, recv_timeout=20_000, send_timeout=5000, resend_time=-1, recv_max_size=64 << 20) as s:
+        def exchange(t, payload):
+            s.send(frame(t, payload))
+            reply = s.recv()
+            return int.from_bytes(reply[6:8], "little"), reply[16:]
+
+        t, nonce = exchange(1, (5).to_bytes(2, "little") + b"liar!")
+        assert t == 2
+        mac = hmac.new(TOKEN.encode(), b"worker" + nonce, hashlib.sha256).digest()
+        t, _ = exchange(3, mac + os.urandom(32))
+        assert t == 4, "the fake worker holds the token and is welcomed"
+        t, job = exchange(6, b"")
+        assert t == 7
+        shard, attempt = job[0:4], job[4:8]
+        garbage = b"HSG1" + os.urandom(200)
+        s.send(frame(10, shard + attempt + (1).to_bytes(8, "little") + len(garbage).to_bytes(4, "little") + garbage))
+        with pytest.raises((pynng.Timeout, pynng.exceptions.NNGException)):
+            s.recv()
+    honest = worker(url, name="honest")
+    meta = coord.result()
+    assert honest.wait(timeout=30) == 0
+    assert (tmp_path / "v.bin").read_bytes() == ref
+    log = coord.text()
+    assert "invalid result; shard handed out again" in log and "invalid RESULT for shard" in log
+    assert meta["cluster"]["retries"] >= 1 and meta["cluster"]["jobsPerWorker"]["honest"] == 8
