@@ -165,7 +165,8 @@ public enum ClusterBuild {
         let (index, mergeReport) = try HNSWIndex.merge(space: parameters.space, dim: parameters.dim, M: parameters.M,
                                                        efConstruction: parameters.efConstruction, seed: parameters.seed, rows: rows,
                                                        labels: labels, shards: plan.shards, graphs: graphs.compactMap { $0 }, refined: refined,
-                                                       options: MergeOptions(threads: settings.mergeThreads))
+                                                       options: MergeOptions(threads: settings.mergeThreads,
+                                                                                             upperEf: Self.upperEf(parameters)))
         work.remove()
         if workerCount == 0 { workerCount = st.jobsByWorker.count }
         var report = ClusterReport()
@@ -200,6 +201,13 @@ public enum ClusterBuild {
             "orphans_repaired": "\(mergeReport.orphansRepaired)"])
         return (index, report)
     }
+}
+
+extension ClusterBuild {
+    /// The upper layers' beam: max(4·M, ef_construction / 4). At 200k × 64, S = 16 (M 16, efC 200) a
+    /// beam of 64 instead of 200 left recall unchanged (0.4047 / 0.5888 at ef 64 / 128 against
+    /// 0.4048 / 0.5882) and cut the coordinator's CPU from 3.5 to 3.1 s.
+    static func upperEf(_ p: IndexParameters) -> Int { max(4 * p.M, p.efConstruction / 4) }
 }
 
 /// User + system CPU seconds of this process (not of its children).

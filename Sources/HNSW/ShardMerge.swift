@@ -8,11 +8,15 @@ public struct MergeOptions: Sendable {
     /// Candidates kept from each of those searches.
     public var crossK: Int
     public var threads: Int
+    /// Beam width while building the upper layers (0 = ef_construction). They only route a search
+    /// down to level 0, so a narrower beam than level 0's costs little recall.
+    public var upperEf: Int
 
-    public init(crossEf: Int = 48, crossK: Int = 16, threads: Int = 1) {
+    public init(crossEf: Int = 48, crossK: Int = 16, threads: Int = 1, upperEf: Int = 0) {
         self.crossEf = max(crossEf, 1)
         self.crossK = max(crossK, 1)
         self.threads = max(threads, 1)
+        self.upperEf = max(upperEf, 0)
     }
 }
 
@@ -134,7 +138,8 @@ extension HNSWIndex {
             g.entryPoint = n > 0 ? 0 : nil
             g.maxLevel = n > 0 ? 0 : -1
         } else {
-            let u = try HNSWIndex(space: space, dim: dim, M: M, efConstruction: efConstruction, capacity: upperRows.count, seed: seed)
+            let u = try HNSWIndex(space: space, dim: dim, M: M, efConstruction: options.upperEf > 0 ? options.upperEf : efConstruction,
+                                  capacity: upperRows.count, seed: seed)
             try u.reserve(upperRows.count)
             for (k, r) in upperRows.enumerated() {
                 u.writeRecord(id: UInt32(k), vector: g.vector(UInt32(r)), label: labels[r], level: g.level(UInt32(r)))
