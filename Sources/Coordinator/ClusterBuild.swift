@@ -93,19 +93,17 @@ public enum ClusterBuild {
 
         var saved = WorkFolder.Saved()
         var resumed: [Int: HNSWIndex] = [:]
-        let scratchServer = JobServer(socket: socket, token: token, plan: plan, rows: rows, labels: labels, parameters: parameters,
-                                      leaseSeconds: settings.leaseSeconds, largeCap: settings.maxMessageBytes, work: work,
-                                      refine: settings.refine, resumed: saved, resumedGraphs: [:], logger: logger, progress: nil)
+        let inputs = ShardInputs(plan: plan, rows: rows, labels: labels, parameters: parameters)
         if settings.resume {
             saved = try work.resume(plan, largeCap: settings.maxMessageBytes)
             for (s, bytes) in saved.graphs.sorted(by: { $0.key < $1.key }) {
-                do { resumed[s] = try scratchServer.assemble(shard: s, bytes) } catch {
+                do { resumed[s] = try inputs.assemble(shard: s, bytes) } catch {
                     logger.warning("a saved shard result is damaged; it will be rebuilt", metadata: ["shard": "\(s)", "reason": "\(error)"])
                     work.discard(shard: s)
                     saved.graphs[s] = nil
                 }
             }
-            saved.refined = saved.refined.filter { scratchServer.validate($0.value, shard: $0.key) == nil }
+            saved.refined = saved.refined.filter { inputs.validate($0.value, shard: $0.key) == nil }
             logger.info("resuming", metadata: ["shards_kept": "\(resumed.count)", "refinements_kept": "\(saved.refined.count)"])
         } else {
             try work.start(plan)
@@ -124,7 +122,7 @@ public enum ClusterBuild {
         logger.info("coordinator listening", metadata: ["url": "\(url)"])
 
         let progress = ProgressReporter(phase: "cluster", unit: "jobs", logger: logger)
-        let server = JobServer(socket: socket, token: token, plan: plan, rows: rows, labels: labels, parameters: parameters,
+        let server = JobServer(socket: socket, token: token, inputs: inputs,
                                leaseSeconds: settings.leaseSeconds, largeCap: settings.maxMessageBytes, work: work,
                                refine: settings.refine, resumed: saved, resumedGraphs: resumed, logger: logger, progress: progress)
         var workerCount = 0

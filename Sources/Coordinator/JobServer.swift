@@ -43,10 +43,9 @@ final class JobServer: @unchecked Sendable {
 
     let socket: NNGSocket
     let token: [UInt8]
-    let plan: ShardPlan
-    let rows: UnsafeBufferPointer<Float>
-    let labels: [UInt64]
-    let parameters: IndexParameters
+    let inputs: ShardInputs
+    var plan: ShardPlan { inputs.plan }
+    var parameters: IndexParameters { inputs.parameters }
     let leaseSeconds: Double
     let largeCap: Int
     let work: WorkFolder
@@ -56,29 +55,22 @@ final class JobServer: @unchecked Sendable {
     /// 2 when shard builds are followed by refinement jobs (S > 1), else 1. Job j < S builds shard j;
     /// job S + s refines shard s and is handed out once every shard is built.
     let phases: Int
-    /// Global ids of each shard's boundary elements: the only lists a refinement may replace.
-    let boundaryIDs: [Set<UInt32>]
     let state: Mutex<State>
     var shardCount: Int { plan.shards.count }
 
-    init(socket: NNGSocket, token: [UInt8], plan: ShardPlan, rows: UnsafeBufferPointer<Float>, labels: [UInt64],
-         parameters: IndexParameters, leaseSeconds: Double, largeCap: Int, work: WorkFolder, refine: RefineSettings,
+    init(socket: NNGSocket, token: [UInt8], inputs: ShardInputs, leaseSeconds: Double, largeCap: Int, work: WorkFolder, refine: RefineSettings,
          resumed: WorkFolder.Saved, resumedGraphs: [Int: HNSWIndex], logger: Logger, progress: ProgressReporter?) {
         self.socket = socket
         self.token = token
-        self.plan = plan
-        self.rows = rows
-        self.labels = labels
-        self.parameters = parameters
+        self.inputs = inputs
         self.leaseSeconds = leaseSeconds
         self.largeCap = largeCap
         self.work = work
         self.logger = logger
         self.progress = progress
         self.refine = refine
-        let S = plan.shards.count
+        let S = inputs.plan.shards.count
         phases = S > 1 ? 2 : 1
-        boundaryIDs = plan.boundary.enumerated().map { s, b in Set(b.map { UInt32(plan.shards[s][Int($0.0)]) }) }
         let done = Set(resumedGraphs.keys).union(phases == 2 ? Set(resumed.refined.keys.map { $0 + S }) : [])
         var st = State(board: JobBoard(shards: S * phases, done: done))
         st.graphs = resumedGraphs
@@ -279,20 +271,16 @@ final class JobServer: @unchecked Sendable {
             st.peers[pipe]?.held.formUnion(order)
             return (order.map { held.contains($0) ? [] : st.graphBytes[$0] ?? [] }, held)
         }
-        let d = parameters.dim
         let shipped = zip(order, bytes).map { t, graph -> ShippedShard in
             let members = plan.shards[t]
             if held.contains(t) {
                 return ShippedShard(shard: UInt32(t), cached: true, members: members.map { UInt32($0) }, labels: [], vectors: [], graph: [])
             }
-            var v = [Float](repeating: 0, count: members.count * d)
-            v.withUnsafeMutableBufferPointer { vp in
-                for (j, r) in members.enumerated() { (vp.baseAddress! + j * d).update(from: rows.baseAddress! + r * d, count: d) }
-            }
-            return ShippedShard(shard: UInt32(t), members: members.map { UInt32($0) }, labels: members.map { labels[$0] }, vectors: v, graph: graph)
+            return ShippedShard(shard: UInt32(t), members: members.map { UInt32($0) }, labels: inputs.labels(of: t), vectors: inputs.rows(of: t),
+                                graph: graph)
         }
         let p = parameters
-        return WireMessage.refine(RefineSpec(shard: UInt32(s), attempt: attempt, space: p.space, dim: d, M: p.M, efConstruction: p.efConstruction,
+        return WireMessage.refine(RefineSpec(shard: UInt32(s), attempt: attempt, space: p.space, dim: p.dim, M: p.M, efConstruction: p.efConstruction,
                                              seed: p.seed, crossK: refine.crossK, crossEf: refine.crossEf, shards: shipped,
                                              boundary: boundary)).encoded()
     }
@@ -306,7 +294,7 @@ final class JobServer: @unchecked Sendable {
             logger.info("stale refinement dropped", metadata: ["worker": "\(peer.name)", "shard": "\(r.shard)", "attempt": "\(r.attempt)"])
             return true
         }
-        if let problem = validate(r.output, shard: s) {
+        if let problem = inputs.validate(r.output, shard: s) {
             logger.warning("invalid refinement; handed out again", metadata: ["worker": "\(peer.name)", "shard": "\(s)", "reason": "\(problem)"])
             state.withLock { st in
                 if st.board.isCurrent(shard: job, attempt: r.attempt, pipe: pipe) { retry(&st, shard: job, reason: "invalid refinement: \(problem)") }
@@ -333,32 +321,11 @@ final class JobServer: @unchecked Sendable {
         return true
     }
 
-    func validate(_ o: RefineOutput, shard s: Int) -> String? {
-        let allowed = boundaryIDs[s]
-        let n = UInt32(labels.count)
-        let cap = 2 * parameters.M
-        var seen = Set<UInt32>()
-        for l in o.lists {
-            guard allowed.contains(l.id), seen.insert(l.id).inserted else { return "element \(l.id) is not a boundary element of shard \(s) (or repeats)" }
-            guard l.links.count <= cap, l.links.allSatisfy({ $0 < n && $0 != l.id }) else { return "the list of element \(l.id) is invalid" }
-        }
-        for x in o.offers {
-            let t = UInt32(truncatingIfNeeded: x >> 32), src = UInt32(truncatingIfNeeded: x)
-            guard allowed.contains(src), t < n, t != src else { return "offer \(src) → \(t) is not from a boundary element of shard \(s)" }
-        }
-        return nil
-    }
-
     func jobMessage(shard: Int, attempt: UInt32) -> [UInt8] {
-        let members = plan.shards[shard]
-        let d = parameters.dim
-        var vectors = [Float](repeating: 0, count: members.count * d)
-        vectors.withUnsafeMutableBufferPointer { v in
-            for (j, r) in members.enumerated() { (v.baseAddress! + j * d).update(from: rows.baseAddress! + r * d, count: d) }
-        }
         let p = parameters
-        return WireMessage.job(JobSpec(shard: UInt32(shard), attempt: attempt, space: p.space, dim: d, M: p.M, efConstruction: p.efConstruction,
-                                       seed: p.seed, batchSize: p.batchSize, labels: members.map { labels[$0] }, vectors: vectors)).encoded()
+        return WireMessage.job(JobSpec(shard: UInt32(shard), attempt: attempt, space: p.space, dim: p.dim, M: p.M, efConstruction: p.efConstruction,
+                                       seed: p.seed, batchSize: p.batchSize, labels: inputs.labels(of: shard),
+                                       vectors: inputs.rows(of: shard))).encoded()
     }
 
     /// Checks a result against its lease, assembles it (which validates every field) and keeps it.
@@ -372,7 +339,7 @@ final class JobServer: @unchecked Sendable {
         }
         let graph: HNSWIndex
         do {
-            graph = try assemble(shard: s, r.graph)
+            graph = try inputs.assemble(shard: s, r.graph)
         } catch {
             logger.warning("invalid result; shard handed out again", metadata: ["worker": "\(peer.name)", "shard": "\(s)", "reason": "\(error)"])
             state.withLock { st in
@@ -398,21 +365,5 @@ final class JobServer: @unchecked Sendable {
                                              "done": "\(done)", "total": "\(total)"])
         progress?.update(done, total)
         return true
-    }
-
-    func assemble(shard s: Int, _ bytes: [UInt8]) throws -> HNSWIndex {
-        let members = plan.shards[s]
-        let d = parameters.dim
-        var sub = [Float](repeating: 0, count: members.count * d)
-        sub.withUnsafeMutableBufferPointer { v in
-            for (j, r) in members.enumerated() { (v.baseAddress! + j * d).update(from: rows.baseAddress! + r * d, count: d) }
-        }
-        let p = parameters
-        return try sub.withUnsafeBufferPointer { rowsP in
-            try bytes.withUnsafeBytes {
-                try HNSWIndex.assemble(space: p.space, dim: d, M: p.M, efConstruction: p.efConstruction, seed: p.seed,
-                                       rows: rowsP, labels: members.map { labels[$0] }, graph: $0)
-            }
-        }
     }
 }
