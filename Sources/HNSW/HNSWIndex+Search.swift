@@ -114,22 +114,27 @@ extension HNSWIndex {
         return UnsafePointer(s.query)
     }
 
-    /// k nearest from an already prepared query, closest first.
-    func knn(_ q: UnsafePointer<Float>, k: Int, ef: Int, scratch s: SearchScratch) -> [Neighbor] {
-        guard let ep = entryPoint, k > 0 else { return [] }
+    /// The k nearest internal ids to a prepared query, closest first.
+    func nearest(_ q: UnsafePointer<Float>, k: Int, ef: Int, scratch s: SearchScratch) -> [Candidate] {
+        guard let ep = entryPoint else { return [] }
         let start = greedyDescent(q, from: ep, top: maxLevel, downTo: 0, scratch: s, locks: nil)
         searchLayer(q, entry: start, layer: 0, ef: max(ef, k), scratch: s, locks: nil)
         var top = s.top
         while top.count > k { top.pop() }
-        var out = [Neighbor](repeating: Neighbor(label: 0, distance: 0), count: top.count)
+        var out = [Candidate](repeating: Candidate(distance: 0, id: 0), count: top.count)
         var i = top.count - 1
         while !top.isEmpty {
-            let c = top.pop()
-            out[i] = Neighbor(label: label(ofInternal: c.id), distance: c.distance)
+            out[i] = top.pop()
             i -= 1
         }
         s.top = top
         return out
+    }
+
+    /// k nearest from an already prepared query, closest first.
+    func knn(_ q: UnsafePointer<Float>, k: Int, ef: Int, scratch s: SearchScratch) -> [Neighbor] {
+        guard k > 0 else { return [] }
+        return nearest(q, k: k, ef: ef, scratch: s).map { Neighbor(label: label(ofInternal: $0.id), distance: $0.distance) }
     }
 
     /// The k nearest non-deleted elements to `query`, closest first.

@@ -200,23 +200,6 @@ extension HNSWIndex {
         return refined.offers
     }
 
-    /// The k nearest internal ids to a prepared query, closest first.
-    func nearest(_ q: UnsafePointer<Float>, k: Int, ef: Int, scratch s: SearchScratch) -> [Candidate] {
-        guard let ep = entryPoint else { return [] }
-        let start = greedyDescent(q, from: ep, top: maxLevel, downTo: 0, scratch: s, locks: nil)
-        searchLayer(q, entry: start, layer: 0, ef: max(ef, k), scratch: s, locks: nil)
-        var top = s.top
-        while top.count > k { top.pop() }
-        var out = [Candidate](repeating: Candidate(distance: 0, id: 0), count: top.count)
-        var i = top.count - 1
-        while !top.isEmpty {
-            out[i] = top.pop()
-            i -= 1
-        }
-        s.top = top
-        return out
-    }
-
     /// Links every element that level 0 cannot reach from the entry point to its nearest reachable
     /// element (found by a search, which only walks reachable elements), in id order. Returns how
     /// many elements needed it.
