@@ -76,8 +76,9 @@ public struct RefineResult: Sendable, Equatable {
 
 extension WireWriter {
     mutating func refineSpec(_ j: RefineSpec) {
-        u32(j.shard); u32(j.attempt); u8(UInt8(Space.allCases.firstIndex(of: j.space) ?? 0))
-        u32(UInt32(j.dim)); u32(UInt32(j.M)); u32(UInt32(j.efConstruction)); u64(j.seed); u32(UInt32(j.crossK)); u32(UInt32(j.crossEf))
+        u32(j.shard); u32(j.attempt)
+        buildParameters(space: j.space, dim: j.dim, M: j.M, efConstruction: j.efConstruction, seed: j.seed)
+        u32(UInt32(j.crossK)); u32(UInt32(j.crossEf))
         u32(UInt32(j.shards.count))
         for s in j.shards {
             u32(s.shard)
@@ -114,14 +115,8 @@ extension WireWriter {
 extension WireReader {
     mutating func refineSpec() throws -> RefineSpec {
         let shard = try u32(), attempt = try u32()
-        let s = Int(try u8())
-        guard s < Space.allCases.count else { throw bad("space code \(s) is unknown") }
-        let dim = Int(try u32()), M = Int(try u32()), efc = Int(try u32())
-        let seed = try u64()
+        let (space, dim, M, efc, seed) = try buildParameters()
         let crossK = Int(try u32()), crossEf = Int(try u32())
-        guard (1...65_536).contains(dim), (2...10_000).contains(M), (1...1_000_000).contains(efc) else {
-            throw bad("dimension \(dim), M \(M) or ef_construction \(efc) out of range")
-        }
         guard (1...4096).contains(crossK), (1...100_000).contains(crossEf) else { throw bad("cross k \(crossK) or ef \(crossEf) out of range") }
         let m = Int(try u32())
         guard m >= 1, m <= 65_536, m * 8 <= remaining else { throw bad("\(m) shards cannot fit in \(remaining) bytes") }
@@ -156,7 +151,7 @@ extension WireReader {
             let ts: [UInt32] = try array(k)
             boundary.append((u, ts))
         }
-        return RefineSpec(shard: shard, attempt: attempt, space: Space.allCases[s], dim: dim, M: M, efConstruction: efc, seed: seed,
+        return RefineSpec(shard: shard, attempt: attempt, space: space, dim: dim, M: M, efConstruction: efc, seed: seed,
                           crossK: crossK, crossEf: crossEf, shards: shards, boundary: boundary)
     }
 

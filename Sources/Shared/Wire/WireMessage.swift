@@ -131,11 +131,7 @@ public enum WireMessage: Sendable, Equatable {
         case .job(let j):
             w.u32(j.shard)
             w.u32(j.attempt)
-            w.u8(UInt8(Space.allCases.firstIndex(of: j.space) ?? 0))
-            w.u32(UInt32(j.dim))
-            w.u32(UInt32(j.M))
-            w.u32(UInt32(j.efConstruction))
-            w.u64(j.seed)
+            w.buildParameters(space: j.space, dim: j.dim, M: j.M, efConstruction: j.efConstruction, seed: j.seed)
             w.u32(UInt32(j.batchSize))
             w.u32(UInt32(j.labels.count))
             j.labels.withUnsafeBytes { w.raw($0) }
@@ -227,14 +223,8 @@ public enum WireMessage: Sendable, Equatable {
 
     private static func decodeJob(_ r: inout WireReader) throws -> JobSpec {
         let shard = try r.u32(), attempt = try r.u32()
-        let s = Int(try r.u8())
-        guard s < Space.allCases.count else { throw r.bad("space code \(s) is unknown") }
-        let dim = Int(try r.u32()), M = Int(try r.u32()), efc = Int(try r.u32())
-        let seed = try r.u64()
+        let (space, dim, M, efc, seed) = try r.buildParameters()
         let batch = Int(try r.u32())
-        guard (1...65_536).contains(dim) else { throw r.bad("dimension \(dim) is outside 1…65536") }
-        guard (2...10_000).contains(M) else { throw r.bad("M \(M) is outside 2…10000") }
-        guard (1...1_000_000).contains(efc) else { throw r.bad("ef_construction \(efc) is outside 1…1000000") }
         guard (1...65_536).contains(batch) else { throw r.bad("batch size \(batch) is outside 1…65536") }
         let n = Int(try r.u32())
         // Check the whole shard's size before allocating anything for it.
@@ -246,7 +236,7 @@ public enum WireMessage: Sendable, Equatable {
         }
         let labels: [UInt64] = try r.array(n)
         let vectors: [Float] = try r.array(n * dim)
-        return JobSpec(shard: shard, attempt: attempt, space: Space.allCases[s], dim: dim, M: M, efConstruction: efc, seed: seed,
+        return JobSpec(shard: shard, attempt: attempt, space: space, dim: dim, M: M, efConstruction: efc, seed: seed,
                        batchSize: batch, labels: labels, vectors: vectors)
     }
 }
@@ -259,6 +249,15 @@ struct WireWriter {
     mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
     mutating func raw(_ b: UnsafeRawBufferPointer) { out.append(contentsOf: b) }
     mutating func bytes(_ b: [UInt8]) { out.append(contentsOf: b) }
+    /// The build parameters both kinds of job start with.
+    mutating func buildParameters(space: Space, dim: Int, M: Int, efConstruction: Int, seed: UInt64) {
+        u8(UInt8(Space.allCases.firstIndex(of: space) ?? 0))
+        u32(UInt32(dim))
+        u32(UInt32(M))
+        u32(UInt32(efConstruction))
+        u64(seed)
+    }
+
     mutating func string(_ s: String) {
         let u = Array(s.utf8.prefix(2048))
         u16(UInt16(u.count))
@@ -297,6 +296,18 @@ struct WireReader {
     mutating func u16() throws -> UInt16 { try int(UInt16.self) }
     mutating func u32() throws -> UInt32 { try int(UInt32.self) }
     mutating func u64() throws -> UInt64 { try int(UInt64.self) }
+
+    /// The build parameters both kinds of job start with, each checked against its range.
+    mutating func buildParameters() throws -> (space: Space, dim: Int, M: Int, efConstruction: Int, seed: UInt64) {
+        let s = Int(try u8())
+        guard s < Space.allCases.count else { throw bad("space code \(s) is unknown") }
+        let dim = Int(try u32()), M = Int(try u32()), efc = Int(try u32())
+        let seed = try u64()
+        guard (1...65_536).contains(dim) else { throw bad("dimension \(dim) is outside 1…65536") }
+        guard (2...10_000).contains(M) else { throw bad("M \(M) is outside 2…10000") }
+        guard (1...1_000_000).contains(efc) else { throw bad("ef_construction \(efc) is outside 1…1000000") }
+        return (Space.allCases[s], dim, M, efc, seed)
+    }
 
     mutating func bytes(_ n: Int) throws -> [UInt8] { Array(data[try take(n)]) }
 
