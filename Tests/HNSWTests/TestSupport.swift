@@ -3,14 +3,8 @@ import Foundation
 
 /// Seeded standard-normal rows for tests (row-major).
 func randomRows(_ n: Int, _ dim: Int, seed: UInt64) -> [Float] {
-    var state = seed
-    func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    var g = SplitMix(seed: seed)
+    func next() -> UInt64 { g.next() }
     return (0..<(n * dim)).map { _ in
         let u1 = Double((next() >> 11) + 1) * 0x1p-53, u2 = Double(next() >> 11) * 0x1p-53
         return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
@@ -47,3 +41,16 @@ func writeBytes(_ bytes: [UInt8], _ path: String) throws { try Data(bytes).write
 
 /// Mean recall of result rows against truth rows.
 func recall(_ found: [[Neighbor]], _ truth: [[Int]]) -> Double { ExactSearch.recall(found, truth: truth) }
+
+/// SplitMix64: the tests' seeded generator.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
