@@ -1,4 +1,3 @@
-import Dispatch
 import HNSW
 
 /// Balanced k-means partitioning: centroids from Lloyd iterations on a seeded sample, then every
@@ -65,8 +64,8 @@ public struct KMeansPartition: Sendable {
             for _ in 0..<iterations {
                 centroids.withUnsafeBufferPointer { C in
                     assign.withUnsafeMutableBufferPointer { A in
-                        let out = UncheckedPointer(A.baseAddress!)
-                        concurrentChunks(m, threads) { range in
+                        let out = Parallel.Unchecked(A.baseAddress!)
+                        Parallel.forEach(count: m, threads: threads, grain: 256) { range, _ in
                             for j in range {
                                 var bc = 0
                                 var bd = Float.infinity
@@ -102,8 +101,8 @@ public struct KMeansPartition: Sendable {
         points.withUnsafeBufferPointer { p in
             centroids.withUnsafeBufferPointer { C in
                 dist.withUnsafeMutableBufferPointer { D in
-                    let out = UncheckedPointer(D.baseAddress!)
-                    concurrentChunks(n, threads) { range in
+                    let out = Parallel.Unchecked(D.baseAddress!)
+                    Parallel.forEach(count: n, threads: threads, grain: 256) { range, _ in
                         for i in range {
                             for c in 0..<S {
                                 out.value[i * S + c] = Distance.between(p.baseAddress! + i * dim, C.baseAddress! + c * dim, dim: dim, space: .l2).squareRoot()
@@ -143,31 +142,6 @@ public struct KMeansPartition: Sendable {
         }
         return KMeansPartition(centroids: centroids, shards: shards, boundary: boundary)
     }
-}
-
-struct UncheckedPointer<T>: @unchecked Sendable {
-    let value: UnsafeMutablePointer<T>
-    init(_ v: UnsafeMutablePointer<T>) { value = v }
-}
-
-/// Runs `body` over 0..<count in contiguous chunks on `threads` threads.
-func concurrentChunks(_ count: Int, _ threads: Int, _ body: (Range<Int>) -> Void) {
-    let t = max(1, min(threads, count / 256))
-    if t <= 1 {
-        body(0..<count)
-        return
-    }
-    withoutActuallyEscaping(body) { b in
-        let task = UncheckedBox(b)
-        DispatchQueue.concurrentPerform(iterations: t) { k in
-            task.value((k * count / t)..<((k + 1) * count / t))
-        }
-    }
-}
-
-struct UncheckedBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ v: T) { value = v }
 }
 
 /// The seeded generator of the partitioning (SplitMix64).
