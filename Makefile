@@ -11,7 +11,7 @@ DEPLOY_VENV := .venv-deploy
 APT_PACKAGES := build-essential pkg-config python3-venv libsnappy-dev libzstd-dev zlib1g-dev liblz4-dev libbrotli-dev libnng-dev openssl iproute2
 TRAINER := .build/release/trainer
 
-.PHONY: run test deps apt venv build unit-test interop deploy-check bench bench-cluster clean
+.PHONY: run test deps apt venv build commit-info unit-test interop deploy-check bench bench-cluster clean
 
 run: build
 	$(TRAINER) train --config config/trainer.yml
@@ -51,7 +51,7 @@ $(DEPLOY_VENV)/.installed: requirements-deploy.txt
 
 # Stands in for building the image (no container engine here): the runtime stage's libraries
 # against the static-stdlib binary's ldd, hadolint, kubernetes-validate and checkov.
-deploy-check: apt $(DEPLOY_VENV)/.installed
+deploy-check: apt commit-info $(DEPLOY_VENV)/.installed
 	$(SWIFT) build -c release --static-swift-stdlib --product trainer --scratch-path .build-static
 	deploy/check-runtime-libs.sh .build-static/release/trainer deploy/Dockerfile
 	deploy/test-check-runtime-libs.sh .build-static/release/trainer
@@ -59,11 +59,24 @@ deploy-check: apt $(DEPLOY_VENV)/.installed
 	$(DEPLOY_VENV)/bin/kubernetes-validate --strict --quiet deploy/k8s/*.yaml
 	$(DEPLOY_VENV)/bin/checkov -d deploy --framework dockerfile,kubernetes --quiet --compact --skip-download
 
-build: apt
+# The commit the binary reports in training_metadata.json: $(GIT_COMMIT) when set (a build outside
+# a git checkout), else this checkout's HEAD, with -dirty when it has uncommitted changes. The file
+# is rewritten only when the commit changes, so an unchanged commit rebuilds nothing.
+COMMIT_HEADER := Sources/CBuildInfo/generated_commit.h
+commit-info:
+	@commit="$${GIT_COMMIT:-}"
+	if [ -z "$$commit" ]; then
+		commit=$$(git rev-parse HEAD 2>/dev/null || echo unknown)
+		if [ "$$commit" != unknown ] && [ -n "$$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then commit="$$commit-dirty"; fi
+	fi
+	line="#define TRAINER_GIT_COMMIT \"$$commit\""
+	[ -f $(COMMIT_HEADER) ] && [ "$$(cat $(COMMIT_HEADER))" = "$$line" ] || echo "$$line" > $(COMMIT_HEADER)
+
+build: apt commit-info
 	$(SWIFT) build -c release
 
 # Tests run in release mode: the recall tests build indexes of 20k vectors.
-unit-test: apt
+unit-test: apt commit-info
 	$(SWIFT) test -c release -Xswiftc -enable-testing
 
 interop: build venv

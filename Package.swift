@@ -23,8 +23,10 @@ let package = Package(
         .systemLibrary(name: "CCompression", path: "Sources/CCompression"),
         // Debian's libnng (the cluster transport).
         .systemLibrary(name: "CNNG", path: "Sources/CNNG"),
+        // The commit the binary was built from (the Makefile defines it).
+        .target(name: "CBuildInfo"),
         .target(name: "Shared", dependencies: [
-            "HNSW", "CCompression", "CNNG", .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto"),
+            "HNSW", "CCompression", "CNNG", "CBuildInfo", .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Coordinator", dependencies: ["Shared", "HNSW", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")]),

@@ -10,6 +10,10 @@ public struct WorkFolder: Sendable {
     public init(path: String) { self.path = path }
 
     var planPath: String { path + "/plan.txt" }
+    /// Written into every work folder the coordinator creates. Without it a folder is the user's:
+    /// the coordinator neither reuses nor removes it.
+    var markerPath: String { path + "/" + Self.markerName }
+    static let markerName = ".trainer-work-folder"
     func shardPath(_ s: Int) -> String { path + "/shard-\(String(format: "%05d", s)).graph" }
     func refinePath(_ s: Int) -> String { path + "/refine-\(String(format: "%05d", s)).msg" }
 
@@ -20,21 +24,53 @@ public struct WorkFolder: Sendable {
         public init() {}
     }
 
-    /// Starts afresh: removes earlier shard results and records the plan.
+    /// Starts afresh: creates the folder (with its marker), or clears the shard results of an
+    /// earlier build from a folder that carries the marker. A folder without the marker that holds
+    /// anything is refused, so a mistyped path never loses the user's files.
     public func start(_ plan: ShardPlan) throws {
-        try? FileManager.default.removeItem(atPath: path)
-        try create()
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        if fm.fileExists(atPath: path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else {
+                throw CoordinatorError.workFolder(path: path, reason: "it is a file, not a folder; choose a new folder for the work files")
+            }
+            if fm.fileExists(atPath: markerPath) {
+                removeOwnFiles()
+            } else {
+                let entries = (try? fm.contentsOfDirectory(atPath: path)) ?? []
+                guard entries.isEmpty else {
+                    throw CoordinatorError.workFolder(path: path,
+                        reason: "it already holds \(entries.count) entries and was not made by the trainer (no \(Self.markerName)); choose a new or empty folder, nothing was changed")
+                }
+            }
+        } else {
+            do { try fm.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+                throw CoordinatorError.workFolder(path: path, reason: "cannot create it: \(error.localizedDescription)")
+            }
+        }
+        try FileIO.writeAtomically(Array("routing-candidates trainer work folder\n".utf8), to: markerPath)
         try FileIO.writeAtomically(Array(plan.fingerprint.utf8), to: planPath)
     }
 
-    private func create() throws {
-        do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
-            throw CoordinatorError.workFolder(path: path, reason: "cannot create it: \(error.localizedDescription)")
+    /// True for the files the coordinator writes here.
+    static func isOwnFile(_ file: String) -> Bool {
+        // An interrupted atomic write leaves NAME.tmp-PID.
+        let name = file.range(of: ".tmp-").map { String(file[..<$0.lowerBound]) } ?? file
+        return name == "plan.txt" || (name.hasPrefix("shard-") && name.hasSuffix(".graph")) || (name.hasPrefix("refine-") && name.hasSuffix(".msg"))
+    }
+
+    private func removeOwnFiles() {
+        let fm = FileManager.default
+        for name in (try? fm.contentsOfDirectory(atPath: path)) ?? [] where Self.isOwnFile(name) {
+            try? fm.removeItem(atPath: path + "/" + name)
         }
     }
 
     /// Checks the folder belongs to the same plan and returns the shard results it holds.
     public func resume(_ plan: ShardPlan, largeCap: Int) throws -> Saved {
+        guard FileManager.default.fileExists(atPath: markerPath) else {
+            throw CoordinatorError.workFolder(path: path, reason: "it was not made by the trainer (no \(Self.markerName)), so there is nothing to resume; run without --resume")
+        }
         guard let data = FileManager.default.contents(atPath: planPath) else {
             throw CoordinatorError.workFolder(path: path, reason: "there is no earlier run to resume (no plan.txt); run without --resume")
         }
@@ -64,5 +100,13 @@ public struct WorkFolder: Sendable {
 
     public func discard(shard: Int) { try? FileManager.default.removeItem(atPath: shardPath(shard)) }
 
-    public func remove() { try? FileManager.default.removeItem(atPath: path) }
+    /// Removes what the coordinator wrote: its files, the marker, and the folder if that leaves it
+    /// empty. Anything else in the folder stays.
+    public func remove() {
+        let fm = FileManager.default
+        guard fm.fileExists(atPath: markerPath) else { return }
+        removeOwnFiles()
+        try? fm.removeItem(atPath: markerPath)
+        if ((try? fm.contentsOfDirectory(atPath: path)) ?? ["?"]).isEmpty { rmdir(path) }
+    }
 }

@@ -55,9 +55,9 @@ public final class HNSWIndex: @unchecked Sendable {
     ///   - efConstruction: beam width while building; raised to M when smaller, as hnswlib does.
     ///   - capacity: the most elements the index holds before `resize`.
     public convenience init(space: Space, dim: Int, M: Int = 16, efConstruction: Int = 200, capacity: Int, seed: UInt64 = 100) throws {
-        guard dim >= 1 else { throw HNSWError.invalidParameter("dim must be ≥ 1, got \(dim)") }
-        guard M >= 2 && M <= 10_000 else { throw HNSWError.invalidParameter("M must be in 2…10000, got \(M)") }
-        guard efConstruction >= 1 else { throw HNSWError.invalidParameter("ef_construction must be ≥ 1, got \(efConstruction)") }
+        try ParameterLimits.check(dim, ParameterLimits.dimension, name: "dim")
+        try ParameterLimits.check(M, ParameterLimits.M, name: "M")
+        try ParameterLimits.check(efConstruction, ParameterLimits.efConstruction, name: "ef_construction")
         guard capacity >= 0 && capacity < Int(UInt32.max) else {
             throw HNSWError.invalidParameter("capacity must be in 0…\(UInt32.max - 1), got \(capacity)")
         }

@@ -13,10 +13,10 @@ struct BuildIndexCommand: ParsableCommand {
     @Option(help: "Input vectors (.npy, float32, shape (N, D)).") var vectors: String
     @Option(help: "Output index file (hnswlib v0.8.0 format).") var out: String = "models/hnsw_index.bin"
     @Option(help: "Distance space: cosine, ip or l2.") var space: Space = .cosine
-    @Option(name: .customShort("M"), help: "Links per node (2·M on layer 0).") var m: Int = 32
-    @Option(name: .customLong("ef-construction"), help: "Beam width while building.") var efConstruction: Int = 200
-    @Option(help: "Build threads (0 = all cores).") var threads: Int = 0
-    @Option(help: "Level seed.") var seed: UInt64 = 42
+    @Option(name: .customShort("M"), parsing: .unconditional, help: "Links per node (2·M on layer 0).") var m: Int = 32
+    @Option(name: .customLong("ef-construction"), parsing: .unconditional, help: "Beam width while building.") var efConstruction: Int = 200
+    @Option(parsing: .unconditional, help: "Build threads (0 = all cores).") var threads: Int = 0
+    @Option(parsing: .unconditional, help: "Level seed.") var seed: UInt64 = 42
     @Option(help: "deterministic (reproducible for any thread count) or locked (hnswlib's scheme).")
     var mode: BuildMode = .deterministic
     @Option(name: .customLong("batch-size"), help: "Largest insertion batch (deterministic mode); part of the output's identity.")
@@ -27,26 +27,30 @@ struct BuildIndexCommand: ParsableCommand {
     @Option(name: .customLong("token-env"), help: "Environment variable holding the cluster token.") var tokenEnv = "TRAINER_CLUSTER_TOKEN"
     @Option(name: .customLong("tls-cert"), help: "PEM certificate for a tls+tcp:// --listen address.") var tlsCert: String?
     @Option(name: .customLong("tls-key"), help: "PEM private key for a tls+tcp:// --listen address.") var tlsKey: String?
-    @Option(name: .customLong("max-message-mib"), help: "Cap of a job or result message, in MiB.") var maxMessageMiB: Int = 1024
+    @Option(name: .customLong("max-message-mib"), parsing: .unconditional, help: "Cap of a job or result message, in MiB.") var maxMessageMiB: Int = 1024
     @Option(name: .customLong("refine-epsilon"), help: "Refine elements whose other centroids are within (1 + ε) of their own.")
     var refineEpsilon: Double = RefineSettings().epsilon
-    @Option(name: .customLong("refine-max-shards"), help: "Other shards searched per refined element.") var refineMaxShards = RefineSettings().maxCross
-    @Option(name: .customLong("refine-k"), help: "Candidates kept from each cross-shard search.") var refineK = RefineSettings().crossK
-    @Option(name: .customLong("refine-ef"), help: "Beam width of each cross-shard search.") var refineEf = RefineSettings().crossEf
-    @Option(name: .customLong("lease-seconds"), help: "Seconds a worker may hold a job before it is handed to another.") var leaseSeconds: Double = 600
+    @Option(name: .customLong("refine-max-shards"), parsing: .unconditional, help: "Other shards searched per refined element.") var refineMaxShards = RefineSettings().maxCross
+    @Option(name: .customLong("refine-k"), parsing: .unconditional, help: "Candidates kept from each cross-shard search.") var refineK = RefineSettings().crossK
+    @Option(name: .customLong("refine-ef"), parsing: .unconditional, help: "Beam width of each cross-shard search.") var refineEf = RefineSettings().crossEf
+    @Option(name: .customLong("lease-seconds"), parsing: .unconditional, help: "Seconds a worker may hold a job before it is handed to another.") var leaseSeconds: Double = 600
+
+    func validate() throws {
+        for (value, range, flag) in [(m, ParameterLimits.M, "-M"), (efConstruction, ParameterLimits.efConstruction, "--ef-construction"),
+                                     (batchSize, ParameterLimits.batchSize, "--batch-size"), (refineK, RefineLimits.k, "--refine-k"),
+                                     (refineEf, RefineLimits.ef, "--refine-ef"), (refineMaxShards, RefineLimits.maxShards, "--refine-max-shards"),
+                                     (maxMessageMiB, 1...4095, "--max-message-mib")] where !range.contains(value) {
+            throw ValidationError("\(flag) must be in \(range.lowerBound)…\(range.upperBound), got \(value)")
+        }
+        guard threads >= 0 else { throw ValidationError("--threads must be ≥ 0, got \(threads)") }
+        guard refineEpsilon >= 0, refineEpsilon.isFinite else { throw ValidationError("--refine-epsilon must be ≥ 0, got \(refineEpsilon)") }
+        guard leaseSeconds > 0, leaseSeconds.isFinite else { throw ValidationError("--lease-seconds must be > 0, got \(leaseSeconds)") }
+    }
 
     func run() throws {
-        guard m >= 2 else { throw CLIError.usage("-M must be ≥ 2, got \(m)") }
-        guard efConstruction >= 1 else { throw CLIError.usage("--ef-construction must be ≥ 1, got \(efConstruction)") }
-        guard batchSize >= 1 else { throw CLIError.usage("--batch-size must be ≥ 1, got \(batchSize)") }
-        guard (1...4095).contains(maxMessageMiB) else { throw CLIError.usage("--max-message-mib must be in 1…4095, got \(maxMessageMiB)") }
-        guard refineEpsilon >= 0, (0...64).contains(refineMaxShards), (1...4096).contains(refineK), refineEf >= 1 else {
-            throw CLIError.usage("--refine-epsilon must be ≥ 0, --refine-max-shards 0…64, --refine-k 1…4096 and --refine-ef ≥ 1")
-        }
-        guard leaseSeconds > 0 else { throw CLIError.usage("--lease-seconds must be > 0, got \(leaseSeconds)") }
         let t0 = now()
-        let x = try readVectors(vectors)
-        guard x.cols >= 1 else { throw CLIError.input("\(vectors): vectors have dimension 0") }
+        let x = try readVectors(vectors, flag: "--vectors")
+        try checkFinite(x, path: vectors)
         let t1 = now()
         let n = x.rows
         let t = resolveThreads(threads)
@@ -55,6 +59,9 @@ struct BuildIndexCommand: ParsableCommand {
         var report: ClusterReport?
         if cluster.workers != nil || cluster.listen != nil {
             guard mode == .deterministic else { throw CLIError.usage("a cluster build is always deterministic; drop --mode locked") }
+            if let s = cluster.shards, s > x.rows {
+                throw CLIError.usage("--shards is \(s), but \(vectors) has \(x.rows) rows; use at most one shard per row")
+            }
             let workers = cluster.workers ?? 0
             let settings = ClusterSettings(
                 mode: cluster.listen.map { .listen(url: $0) }
@@ -64,7 +71,7 @@ struct BuildIndexCommand: ParsableCommand {
                 leaseSeconds: leaseSeconds, mergeThreads: t,
                 refine: RefineSettings(epsilon: refineEpsilon, maxCross: refineMaxShards, crossK: refineK, crossEf: refineEf),
                 maxMessageBytes: maxMessageMiB << 20)
-            let handler = RunLogHandler(folder: nil)
+            let handler = RunLogHandler()
             let logger = Logger(label: "coordinator") { _ in handler }
             do {
                 (index, report) = try x.values.withUnsafeBufferPointer { rows in

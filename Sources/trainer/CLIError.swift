@@ -29,9 +29,34 @@ struct CLIError: Error {
 extension Space: ExpressibleByArgument {}
 extension BuildMode: ExpressibleByArgument {}
 
-/// Reads a `.npy` input, as an input error when it is bad.
-func readVectors(_ path: String) throws -> FloatMatrix {
-    do { return try NPY.read(path: path) } catch let e as NPYError { throw CLIError.input("\(e)") }
+/// Reads a `.npy` input of at least one row and one column, as an input error naming the file.
+func readVectors(_ path: String, flag: String) throws -> FloatMatrix {
+    let x: FloatMatrix
+    do { x = try NPY.read(path: path) } catch let e as NPYError { throw CLIError.input("\(e)") }
+    guard x.rows >= 1, x.cols >= 1 else {
+        throw CLIError.input("\(path): \(flag) has shape (\(x.rows), \(x.cols)); it needs at least one row and one column")
+    }
+    return x
+}
+
+/// Refuses vectors holding NaN or infinity, naming the file and the first bad row: an index built
+/// from them has elements no search can reach.
+func checkFinite(_ x: FloatMatrix, path: String) throws {
+    for r in 0..<x.rows {
+        let row = x.values[(r * x.cols)..<((r + 1) * x.cols)]
+        if let j = row.firstIndex(where: { !$0.isFinite }) {
+            throw CLIError.input("\(path): row \(r) holds \(row[j]) in column \(j - r * x.cols); vectors must be finite")
+        }
+    }
+}
+
+/// Loads an index to search with `x` (read from `vectorsPath`): a dimension mismatch names the
+/// vectors file, not the index.
+func loadIndex(_ path: String, space: Space, for x: FloatMatrix, vectorsPath: String) throws -> HNSWIndex {
+    if let header = try? HNSWIndex.readHeader(path: path), let dim = header.impliedDimension, dim != x.cols {
+        throw CLIError.input("\(vectorsPath): vectors have dimension \(x.cols), but the index \(path) has dimension \(dim)")
+    }
+    return try loadIndex(path, space: space, dim: x.cols)
 }
 
 /// Loads an index, as an input error when the file is bad or missing.

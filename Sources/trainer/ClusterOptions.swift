@@ -7,8 +7,8 @@ import Shared
 
 /// Cluster flags shared by `train` and `build-index`.
 struct ClusterOptions: ParsableArguments {
-    @Option(help: "Build on this many local worker processes (overrides cluster.mode and cluster.workers).") var workers: Int?
-    @Option(help: "Number of shards (overrides cluster.shards). The output depends on it, never on --workers.") var shards: Int?
+    @Option(parsing: .unconditional, help: "Build on this many local worker processes (overrides cluster.mode and cluster.workers).") var workers: Int?
+    @Option(parsing: .unconditional, help: "Number of shards (overrides cluster.shards). The output depends on it, never on --workers.") var shards: Int?
     @Option(help: "Listen on this address for remote workers instead of starting local ones (overrides cluster.listen).") var listen: String?
     @Flag(help: "Continue a cluster build whose coordinator stopped: keep the shards already in the work folder.") var resume = false
     @Option(name: .customLong("token-file"), help: "File holding the cluster token, e.g. a mounted secret (overrides cluster.token_file and the token variable).")

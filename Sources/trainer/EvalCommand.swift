@@ -11,37 +11,54 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Distance space the index was built with.") var space: Space = .cosine
     @Option(help: "The indexed vectors (.npy); row i is label i.") var vectors: String
     @Option(help: "Query vectors (.npy); default: a seeded sample of --vectors rows.") var queries: String?
-    @Option(help: "Queries sampled from --vectors when --queries is absent.") var sample: Int = 1000
-    @Option(name: .short, help: "Neighbours per query.") var k: Int = 10
-    @Option(help: "Comma-separated ef values.") var ef: String = "10,50,100,200"
-    @Option(help: "Threads for the exact search (queries per second are measured on one thread).") var threads: Int = 0
+    @Option(parsing: .unconditional, help: "Queries sampled from --vectors when --queries is absent.") var sample: Int = 1000
+    @Option(name: .short, parsing: .unconditional, help: "Neighbours per query.") var k: Int = 10
+    @Option(parsing: .unconditional, help: "Comma-separated ef values.") var ef: String = "10,50,100,200"
+    @Option(parsing: .unconditional, help: "Threads for the exact search (queries per second are measured on one thread).")
+    var threads: Int = 0
     @Flag(help: "Print JSON Lines instead of a table.") var json = false
 
+    var efs: [Int] { ef.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+
+    func validate() throws {
+        let parts = ef.split(separator: ",", omittingEmptySubsequences: false)
+        guard !parts.isEmpty, efs.count == parts.count, efs.allSatisfy({ ParameterLimits.efSearch.contains($0) }) else {
+            throw ValidationError("--ef must list integers in 1…\(ParameterLimits.efSearch.upperBound), got '\(ef)'")
+        }
+        guard k >= 1 else { throw ValidationError("-k must be ≥ 1, got \(k)") }
+        guard sample >= 1 else { throw ValidationError("--sample must be ≥ 1, got \(sample)") }
+        guard threads >= 0 else { throw ValidationError("--threads must be ≥ 0, got \(threads)") }
+    }
+
     func run() throws {
-        let efs = ef.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard efs.allSatisfy({ ($0 ?? 0) >= 1 }), !efs.isEmpty else { throw CLIError.usage("--ef must list positive integers, got \(ef)") }
-        guard k >= 1 else { throw CLIError.usage("-k must be ≥ 1, got \(k)") }
-        let base = try readVectors(vectors)
-        let idx = try loadIndex(index, space: space, dim: base.cols)
+        let base = try readVectors(vectors, flag: "--vectors")
+        let idx = try loadIndex(index, space: space, for: base, vectorsPath: vectors)
+        guard base.rows == idx.count else {
+            throw CLIError.input("\(vectors): has \(base.rows) rows, but the index \(index) holds \(idx.count) labels; pass the vectors the index was built from (row i = label i)")
+        }
+        // The exact ground truth covers what the index serves: deleted labels are left out.
+        let live = try (0..<base.rows).filter { !(try idx.isMarkedDeleted(UInt64($0))) }
         var q: FloatMatrix
         if let queries {
-            q = try readVectors(queries)
+            q = try readVectors(queries, flag: "--queries")
             guard q.cols == base.cols else {
-                throw CLIError.input("\(queries): queries have dimension \(q.cols), the vectors \(base.cols)")
+                throw CLIError.input("\(queries): queries have dimension \(q.cols), but the vectors and the index have \(base.cols)")
             }
         } else {
+            guard !live.isEmpty else { throw CLIError.input("\(index): every label is deleted; there is nothing to evaluate") }
             var g = SyntheticVectors.Generator(seed: 7)
-            let rows = (0..<min(sample, base.rows)).map { _ in Int(g.next() % UInt64(max(base.rows, 1))) }
+            let rows = (0..<min(sample, live.count)).map { _ in live[Int(g.next() % UInt64(live.count))] }
             q = FloatMatrix(rows: rows.count, cols: base.cols, values: rows.flatMap { base.row($0) })
         }
         let t = resolveThreads(threads)
-        let truth = base.values.withUnsafeBufferPointer { b in
+        let liveBase = live.count == base.rows ? base.values : live.flatMap { base.row($0) }
+        let truth = liveBase.withUnsafeBufferPointer { b in
             q.values.withUnsafeBufferPointer { qp in
                 ExactSearch.knn(base: b, queries: qp, dim: base.cols, k: k, space: space, threads: t)
             }
-        }
+        }.map { $0.map { live[$0] } }
         if !json { print("ef\trecall@\(k)\tqps (1 thread)") }
-        for e in efs.compactMap({ $0 }) {
+        for e in efs {
             let t0 = now()
             let found = try q.values.withUnsafeBufferPointer { try idx.searchBatch($0, k: k, ef: e, threads: 1) }
             let secs = now() - t0

@@ -5,8 +5,8 @@ struct SynthCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "synth", abstract: "Writes a seeded synthetic Stage-1 catalog (features.parquet, item_metadata.json).")
 
-    @Option(help: "Items.") var items: Int = 1000
-    @Option(help: "Seed.") var seed: UInt64 = 42
+    @Option(parsing: .unconditional, help: "Items.") var items: Int = 1000
+    @Option(parsing: .unconditional, help: "Seed.") var seed: UInt64 = 42
     @Option(help: "Output folder.") var out: String
 
     func run() throws {

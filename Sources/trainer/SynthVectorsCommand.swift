@@ -5,10 +5,10 @@ struct SynthVectorsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "synth-vectors", abstract: "Writes a seeded random float32 matrix (.npy).")
 
-    @Option(help: "Rows.") var rows: Int = 10_000
-    @Option(help: "Dimension.") var dim: Int = 32
-    @Option(help: "Seed.") var seed: UInt64 = 42
-    @Option(help: "Gaussian-mixture components (0 = plain standard normal).") var clusters: Int = 0
+    @Option(parsing: .unconditional, help: "Rows.") var rows: Int = 10_000
+    @Option(parsing: .unconditional, help: "Dimension.") var dim: Int = 32
+    @Option(parsing: .unconditional, help: "Seed.") var seed: UInt64 = 42
+    @Option(parsing: .unconditional, help: "Gaussian-mixture components (0 = plain standard normal).") var clusters: Int = 0
     @Option(help: "Output .npy file.") var out: String
 
     func run() throws {

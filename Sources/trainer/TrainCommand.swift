@@ -18,18 +18,22 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         let cfg: TrainerConfig
         do { cfg = try TrainerConfig.load(path: config) } catch let e as ConfigError { throw CLIError.usage("\(e)") }
-        let threads = resolveThreads(cfg.index.threads)
-        let handler = RunLogHandler(folder: cfg.export.logDir)
-        let logger = Logger(label: "trainer") { _ in handler }
-        logger.info("run started", metadata: ["config": "\(config)", "seed": "\(cfg.seed)", "model_version": "\(cfg.modelVersion)"])
-        let builder = try clusterBuilder(cfg, threads: threads, logger: logger)
         if incremental, cluster.workers != nil || cluster.listen != nil || cluster.resume {
             throw CLIError.usage("--incremental updates the saved index in this process; drop --workers, --listen and --resume")
         }
+        let mode = clusterMode(cfg)
+        do { try cfg.checkPaths(path: config, incremental: incremental, cluster: !incremental && mode != "single") }
+        catch let e as ConfigError { throw CLIError.usage("\(e)") } catch let e as InputError { throw CLIError.input(e.message) }
+        let threads = resolveThreads(cfg.index.threads)
+        let handler: RunLogHandler
+        do { handler = try RunLogHandler(folder: cfg.export.logDir) } catch { throw CLIError.runtime(error.message) }
+        let logger = Logger(label: "trainer") { _ in handler }
+        logger.info("run started", metadata: ["config": "\(config)", "seed": "\(cfg.seed)", "model_version": "\(cfg.modelVersion)"])
+        let builder = incremental ? nil : try clusterBuilder(cfg, mode: mode, threads: threads, logger: logger)
         let summary: TrainingRun.Summary
         do {
             summary = incremental ? try TrainingRun.runIncremental(config: cfg, threads: threads, logger: logger)
-                                  : try TrainingRun.run(config: cfg, threads: threads, logger: logger, buildIndex: builder)
+                                  : try TrainingRun.run(config: cfg, threads: threads, logger: logger, cluster: builder)
         } catch let e as CLIError {
             logger.error("run failed", metadata: ["error": "\(e.message)"])
             throw e
@@ -45,6 +49,9 @@ struct TrainCommand: ParsableCommand {
         } catch let e as HNSWError {
             logger.error("run failed", metadata: ["error": "\(e)"])
             throw CLIError.runtime("\(e)")
+        } catch let e as ConfigError {
+            logger.error("run failed", metadata: ["error": "\(e)"])
+            throw CLIError.usage("\(e)")
         }
         logger.info("run finished", metadata: ["items": "\(summary.items)", "dimension": "\(summary.dimension)",
                                                "peak_rss_mib": "\(TrainingRun.peakRSS() >> 20)"])
@@ -55,11 +62,15 @@ struct TrainCommand: ParsableCommand {
         print("  \(summary.folder)/hnsw_index.bin, labels.tsv, vectors.npy, item_weights.npy, pipeline.json, item_state.tsv, training_metadata.json")
     }
 
-    /// The cluster index builder for this run, or nil for a build in this process.
-    func clusterBuilder(_ cfg: TrainerConfig, threads: Int, logger: Logger) throws -> TrainingRun.IndexBuilder? {
-        var mode = cfg.cluster.mode
-        if cluster.workers != nil { mode = "local" }
-        if cluster.listen != nil { mode = "cluster" }
+    /// single, local or cluster: the configuration's mode unless --workers or --listen says otherwise.
+    func clusterMode(_ cfg: TrainerConfig) -> String {
+        if cluster.listen != nil { return "cluster" }
+        if cluster.workers != nil { return "local" }
+        return cfg.cluster.mode
+    }
+
+    /// The cluster index build for this run, or nil for a build in this process.
+    func clusterBuilder(_ cfg: TrainerConfig, mode: String, threads: Int, logger: Logger) throws -> TrainingRun.ClusterIndexBuild? {
         if mode == "single" {
             guard cluster.shards == nil, !cluster.resume else {
                 throw CLIError.usage("--shards and --resume need a cluster build: set cluster.mode or give --workers or --listen")
@@ -78,7 +89,7 @@ struct TrainCommand: ParsableCommand {
             refine: RefineSettings(epsilon: cfg.cluster.refineEpsilon, maxCross: cfg.cluster.refineMaxShards, crossK: cfg.cluster.refineK,
                                    crossEf: cfg.cluster.refineEf))
         let seed = UInt64(cfg.seed), M = cfg.index.M, efc = cfg.index.efConstruction
-        return { rows, labels, space, dim in
+        return TrainingRun.ClusterIndexBuild(shards: settings.shards, shardsKey: cluster.shards != nil ? "--shards" : "cluster.shards") { rows, labels, space, dim in
             do {
                 return try ClusterBuild.run(rows: rows, labels: labels,
                                             parameters: IndexParameters(space: space, dim: dim, M: M, efConstruction: efc, seed: seed),

@@ -26,7 +26,7 @@ struct WorkerCommand: ParsableCommand {
     @Flag(help: "Log warnings and errors only.") var quiet = false
 
     func run() throws {
-        var handler = RunLogHandler(folder: nil)
+        var handler = RunLogHandler()
         handler.logLevel = quiet ? .warning : .info
         let logger = Logger(label: "worker") { _ in handler }
         let token: [UInt8]

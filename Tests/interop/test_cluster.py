@@ -90,10 +90,10 @@ def test_local_ipc_workers_give_the_bytes_of_one_worker(data, tmp_path, workers)
     meta, _ = build(d / "x.npy", tmp_path / "i.bin", "--workers", workers, "--shards", 4)
     assert (tmp_path / "i.bin").read_bytes() == ref
     c = meta["cluster"]
-    assert c["mode"] == "local" and c["workers"] == workers and c["jobsRun"] == 8  # 4 shard builds + 4 refinements
-    assert sum(c["shardSizes"]) == 20_000 and max(c["shardSizes"]) <= 6000  # k-means shards, capped at 1.2 × the mean
-    assert len(c["centroids"]) == 4 * 32 and c["boundaryElements"] > 0
-    assert sum(c["jobsPerWorker"].values()) == 8
+    assert c["mode"] == "local" and c["workers"] == workers and c["jobs_run"] == 8  # 4 shard builds + 4 refinements
+    assert sum(c["shard_sizes"]) == 20_000 and max(c["shard_sizes"]) <= 6000  # k-means shards, capped at 1.2 × the mean
+    assert len(c["centroids"]) == 4 * 32 and c["boundary_elements"] > 0
+    assert sum(c["jobs_per_worker"].values()) == 8
 
 
 @pytest.mark.parametrize("workers", [2, 3])
@@ -106,7 +106,7 @@ def test_tcp_workers_give_the_bytes_of_one_worker(data, tmp_path, workers):
     for w in ws:
         assert w.wait(timeout=30) == 0, w.stderr.read()
     assert (tmp_path / "t.bin").read_bytes() == ref
-    assert meta["cluster"]["mode"] == "cluster" and meta["cluster"]["jobsRun"] == 8
+    assert meta["cluster"]["mode"] == "cluster" and meta["cluster"]["jobs_run"] == 8
 
 
 def test_worker_killed_mid_job_is_replaced_and_the_bytes_do_not_change(slow, tmp_path):
@@ -122,7 +122,7 @@ def test_worker_killed_mid_job_is_replaced_and_the_bytes_do_not_change(slow, tmp
     assert rescuer.wait(timeout=30) == 0
     assert (tmp_path / "k.bin").read_bytes() == ref
     c = meta["cluster"]
-    assert c["retries"] >= 1 and c["jobsPerWorker"]["rescuer"] == 16
+    assert c["retries"] >= 1 and c["jobs_per_worker"]["rescuer"] == 16
     assert "worker disconnected mid-job" in coord.text()
 
 
@@ -140,7 +140,7 @@ def test_worker_with_the_wrong_token_gets_no_job(data, tmp_path):
     assert (tmp_path / "a.bin").read_bytes() == ref
     assert "worker=intruder" not in coord.text().replace("peer=intruder", "")
     assert "failed authentication" in coord.text()
-    assert meta["cluster"]["jobsPerWorker"] == {"honest": 8}
+    assert meta["cluster"]["jobs_per_worker"] == {"honest": 8}
 
 
 def test_a_worker_without_a_token_is_told_how_to_set_it(tmp_path):
@@ -197,7 +197,7 @@ def test_malformed_truncated_and_oversized_messages_are_rejected_and_the_run_com
     for reason in ["protocol magic", "protocol version 7", "checksum", "unknown message type 77", "exceeds its cap",
                    "READY before authentication", "never sent by a worker", "malformed JOB message", "AUTH without a HELLO", "shorter than the 16-byte header"]:
         assert reason in log, reason
-    assert meta["cluster"]["rejectedMessages"] >= 10
+    assert meta["cluster"]["rejected_messages"] >= 10
 
 
 def test_killed_coordinator_resumes_and_redoes_only_the_lost_work(slow, tmp_path):
@@ -218,7 +218,7 @@ def test_killed_coordinator_resumes_and_redoes_only_the_lost_work(slow, tmp_path
     p = subprocess.run(args + ["--resume"], capture_output=True, text=True, env=ENV, timeout=300)
     assert p.returncode == 0, p.stderr
     c = json.loads(p.stdout.strip().splitlines()[-1])["cluster"]
-    assert c["resumedJobs"] == kept and c["jobsRun"] == 16 - kept
+    assert c["resumed_jobs"] == kept and c["jobs_run"] == 16 - kept
     assert (tmp_path / "r.bin").read_bytes() == ref
     assert not work.exists(), "the work folder is removed after a finished build"
 
@@ -227,6 +227,7 @@ def test_resume_refuses_a_work_folder_of_another_build(data, tmp_path):
     d, _ = data
     work = tmp_path / "work"
     work.mkdir()
+    (work / ".trainer-work-folder").write_text("routing-candidates trainer work folder\n")
     (work / "plan.txt").write_text("0" * 64)
     p = build(d / "x.npy", tmp_path / "o.bin", "--workers", 1, "--shards", 4, "--work-dir", work, "--resume", check=False)
     assert p.returncode == 1 and "belongs to a different build" in p.stderr
@@ -313,7 +314,7 @@ def test_tls_workers_give_the_same_bytes(data, tmp_path):
     meta = coord.result()
     assert w.wait(timeout=30) == 0, w.stderr.read()
     assert (tmp_path / "s.bin").read_bytes() == ref
-    assert meta["cluster"]["jobsPerWorker"] == {"tls": 8}
+    assert meta["cluster"]["jobs_per_worker"] == {"tls": 8}
 
 
 def netns_available():
@@ -352,7 +353,7 @@ def test_worker_in_its_own_network_namespace(data, tmp_path):
         meta = coord.result()
         assert w.wait(timeout=30) == 0, w.stderr.read()
         assert (tmp_path / "n.bin").read_bytes() == ref
-        assert meta["cluster"]["jobsPerWorker"] == {"remote": 8}
+        assert meta["cluster"]["jobs_per_worker"] == {"remote": 8}
     finally:
         subprocess.run(["ip", "link", "del", host_if], capture_output=True)
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
@@ -387,7 +388,7 @@ def test_token_from_a_file_as_a_mounted_secret(data, tmp_path):
     meta = coord.result()
     assert w.wait(timeout=30) == 0, w.stderr.read()
     assert (tmp_path / "f.bin").read_bytes() == ref
-    assert meta["cluster"]["jobsPerWorker"] == {"filed": 8}
+    assert meta["cluster"]["jobs_per_worker"] == {"filed": 8}
     p = subprocess.run([TRAINER, "worker", "--connect", url, "--token-file", tmp_path / "missing"], capture_output=True, text=True)
     assert p.returncode == 2 and "cannot read the cluster token file" in p.stderr and "missing" in p.stderr
 
@@ -426,4 +427,4 @@ def test_authenticated_worker_with_an_invalid_result_is_dropped_and_its_shard_re
     assert (tmp_path / "v.bin").read_bytes() == ref
     log = coord.text()
     assert "invalid result; shard handed out again" in log and "invalid RESULT for shard" in log
-    assert meta["cluster"]["retries"] >= 1 and meta["cluster"]["jobsPerWorker"]["honest"] == 8
+    assert meta["cluster"]["retries"] >= 1 and meta["cluster"]["jobs_per_worker"]["honest"] == 8

@@ -27,18 +27,18 @@ def test_sample_run_writes_consistent_artifacts(workdir):
     meta = json.loads((m / "training_metadata.json").read_text())
     x = np.load(m / "vectors.npy")
     # 3 numeric + process (7 values and missing) + material (8) + 2 target-encoded columns
-    assert x.shape == (1000, 21) and meta["vectorDimension"] == 21 and meta["itemCount"] == 1000
+    assert x.shape == (1000, 21) and meta["vector_dimension"] == 21 and meta["item_count"] == 1000
     assert all(np.var(x[:, j]) > 0 for j in range(x.shape[1]))
     assert "tb_projector/vectors.tsv" in meta["artifacts"]
     for name, digest in meta["artifacts"].items():
         assert sha(m / name) == digest, name
-    assert meta["dataVersion"] and meta["gitCommit"] and meta["index"]["M"] == 32
+    assert meta["data_version"] and meta["git_commit"] and meta["index"]["M"] == 32
     logs = list((workdir / "logs").glob("trainer_*.log"))
     assert len(logs) == 1
     events = logs[0].read_text().splitlines()
     assert any("run finished" in e and "items=1000" in e for e in events)
     assert any("index built" in e and "M=32" in e and "ef_construction=200" in e for e in events)
-    assert sum(meta["index"]["levelHistogram"]) == 1000
+    assert sum(meta["index"]["level_histogram"]) == 1000
     labels = (m / "labels.tsv").read_text().splitlines()
     assert len(labels) == 1000 and labels[0] == "0\tITM-0000000"
     index = hnswlib.Index(space="cosine", dim=x.shape[1])
@@ -154,7 +154,7 @@ def test_incremental_update_matches_a_full_rebuild(workdir):
     m = workdir / "models"
     meta = json.loads((m / "training_metadata.json").read_text())
     assert meta["changes"] == {"added": 200, "updated": 50, "deleted": removed}
-    assert meta["parentModel"] and meta["itemCount"] == 1000 - removed + 200
+    assert meta["parent_model"] and meta["item_count"] == 1000 - removed + 200
     labels = (m / "labels.tsv").read_text().splitlines()
     assert labels[:1000] == old_labels and labels[1000] == "1000\tNEW-0000" and len(labels) == 1200
     state = [line.split("\t") for line in (m / "item_state.tsv").read_text().splitlines()]
@@ -216,12 +216,13 @@ def test_train_data_errors(workdir, edit, words):
         assert w in p.stderr, p.stderr
 
 
-def test_unwritable_output_is_a_runtime_error(workdir):
+def test_unwritable_output_is_a_config_error_before_work_starts(workdir):
     (workdir / "blocked").write_text("a file where the output folder should be")
     text = (workdir / "trainer.yml").read_text().replace(f"output_dir: {workdir}/models", f"output_dir: {workdir}/blocked")
     (workdir / "blocked.yml").write_text(text)
     p = trainer("train", "--config", workdir / "blocked.yml", check=False)
-    assert p.returncode == 1 and "blocked" in p.stderr, p.stderr
+    assert p.returncode == 2 and "export.output_dir" in p.stderr and "is a file, not a folder" in p.stderr, p.stderr
+    assert "run started" not in p.stderr and not (workdir / "logs").exists()
     assert (workdir / "blocked").read_text().startswith("a file")
 
 
@@ -255,9 +256,9 @@ def test_cluster_training_depends_on_shards_not_workers(workdir):
         files.append((workdir / "models/hnsw_index.bin").read_bytes())
         meta = json.loads((workdir / "models/training_metadata.json").read_text())
         c = meta["cluster"]
-        assert c["mode"] == "local" and c["workers"] == w and c["shards"] == 4 and sum(c["shardSizes"]) == 1000
-        assert max(c["shardSizes"]) <= 300 and len(c["centroids"]) == 4 * x_dim
-        assert sum(c["jobsPerWorker"].values()) == 8 and c["retries"] == 0 and len(c["shardBuildSeconds"]) == 4
+        assert c["mode"] == "local" and c["workers"] == w and c["shards"] == 4 and sum(c["shard_sizes"]) == 1000
+        assert max(c["shard_sizes"]) <= 300 and len(c["centroids"]) == 4 * x_dim
+        assert sum(c["jobs_per_worker"].values()) == 8 and c["retries"] == 0 and len(c["shard_build_seconds"]) == 4
     assert files[0] == files[1]
     log = next((workdir / "logs").glob("trainer_*.log")).read_text()
     assert "cluster plan" in log and "jobs_per_worker=" in log

@@ -137,10 +137,10 @@ def main():
             c = meta.get("cluster")
             r = dict(shards=s, wall=wall, cpu=cpu, recall64=recall_at(out, x.shape[1], q, t, 64), recall128=recall_at(out, x.shape[1], q, t, 128))
             if c:
-                merge = c["mergeLevelZeroSeconds"] + c["mergeUpperSeconds"] + c["mergeRepairSeconds"]
-                r.update(coordinator_cpu=c["coordinatorCPUSeconds"], boundary=c["boundaryElements"],
-                         shard_cpu=sum(c["shardBuildSeconds"]), refine_cpu=sum(c["refineSeconds"]), merge_wall=merge,
-                         projected_wall=c["planSeconds"] + max(c["shardBuildSeconds"]) + max(c["refineSeconds"] or [0]) + merge)
+                merge = c["merge_level_zero_seconds"] + c["merge_upper_seconds"] + c["merge_repair_seconds"]
+                r.update(coordinator_cpu=c["coordinator_cpu_seconds"], boundary=c["boundary_elements"],
+                         shard_cpu=sum(c["shard_build_seconds"]), refine_cpu=sum(c["refine_seconds"]), merge_wall=merge,
+                         projected_wall=c["plan_seconds"] + max(c["shard_build_seconds"]) + max(c["refine_seconds"] or [0]) + merge)
             rows.append(r)
             base = rows[0]
             line = (f"{name} S={s:2d}: recall@10 ef64 {r['recall64']:.4f} ({100 * (r['recall64'] - base['recall64']):+.2f} pp), "

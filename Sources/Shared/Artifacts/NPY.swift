@@ -39,7 +39,7 @@ public enum NPY {
     /// or over-long files are refused with an error naming the file and the problem.
     public static func read(path: String) throws -> FloatMatrix {
         let r: FileIO.Reader
-        do { r = try FileIO.Reader(path: path) } catch let e as HNSWError { throw NPYError.io(path: path, message: "\(e)") }
+        do { r = try FileIO.Reader(path: path) } catch let e as HNSWError { throw NPYError.io(path: path, message: ioMessage(e)) }
         func bad(_ m: String) -> NPYError { .format(path: path, message: m) }
         guard r.size >= 10 else { throw bad("the file is \(r.size) bytes, too short for a .npy header") }
         var pre = [UInt8](repeating: 0, count: 8)
@@ -75,8 +75,14 @@ public enum NPY {
         return FloatMatrix(rows: n, cols: d, values: values)
     }
 
+    /// The reason alone: the path is named once, by NPYError.
+    private static func ioMessage(_ e: HNSWError) -> String {
+        if case .io(_, let m) = e { return m }
+        return "\(e)"
+    }
+
     private static func wrapIO<T>(_ path: String, _ body: () throws -> T) throws -> T {
-        do { return try body() } catch let e as HNSWError { throw NPYError.io(path: path, message: "\(e)") }
+        do { return try body() } catch let e as HNSWError { throw NPYError.io(path: path, message: ioMessage(e)) }
     }
 
     /// Parses `{'descr': '<f4', 'fortran_order': False, 'shape': (N, D), }`.

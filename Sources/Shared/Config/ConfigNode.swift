@@ -1,3 +1,4 @@
+import Foundation
 import Yams
 
 /// A configuration problem: exit code 2, with the file and the key path that is wrong.
@@ -30,6 +31,11 @@ struct ConfigMapping {
         var out: [(String, Node)] = []
         for (k, v) in mapping {
             guard let key = k.string else { throw ConfigError(path: file, key: prefix, message: "a key is not a string") }
+            // YAML forbids duplicate keys; a silent "first one wins" would hide the user's edit.
+            if out.contains(where: { $0.0 == key }) {
+                let full = prefix.isEmpty ? key : "\(prefix).\(key)"
+                throw ConfigError(path: file, key: full, message: "appears more than once (line \(k.mark?.line ?? 0)); keep one")
+            }
             out.append((key, v))
         }
         pairs = out
@@ -68,6 +74,28 @@ struct ConfigMapping {
         guard case .scalar(let s) = v, let i = Int(s.string) else { throw fail(key, "expected an integer, got '\(v.string ?? "a collection")'") }
         if let min, i < min { throw fail(key, "must be ≥ \(min), got \(i)") }
         return i
+    }
+
+    /// An integer within a range of the shared limits tables.
+    mutating func int(_ key: String, default d: Int, in range: ClosedRange<Int>) throws -> Int {
+        let i = try int(key, default: d)
+        guard range.contains(i) else { throw fail(key, "must be in \(range.lowerBound)…\(range.upperBound), got \(i)") }
+        return i
+    }
+
+    /// A folder or file path: not empty, not the filesystem root (the trainer would write its
+    /// artifacts or remove its work files there).
+    mutating func path(_ key: String, default d: String?) throws -> String {
+        let p = try string(key, default: d)
+        let trimmed = p.trimmingCharacters(in: .whitespaces)
+        if trimmed.isEmpty { throw fail(key, "is empty; name a folder") }
+        if trimmed.allSatisfy({ $0 == "/" }) { throw fail(key, "is the filesystem root '/'; name a folder of its own") }
+        return p
+    }
+
+    mutating func optionalPath(_ key: String) throws -> String? {
+        guard node(key) != nil else { return nil }
+        return try path(key, default: "")
     }
 
     mutating func double(_ key: String, default d: Double, min: Double? = nil, above: Double? = nil) throws -> Double {

@@ -126,7 +126,7 @@ public struct TrainerConfig: Codable, Equatable, Sendable {
         let modelVersion = try top.string("model_version", default: "1.0.0")
 
         var inp = try top.child("input")
-        let input = Input(features: try inp.string("features"), itemMetadata: try inp.optionalString("item_metadata"),
+        let input = Input(features: try inp.path("features", default: nil), itemMetadata: try inp.optionalPath("item_metadata"),
                           idColumn: try inp.string("id_column", default: "item_id"))
         try inp.rejectUnknown()
 
@@ -178,25 +178,27 @@ public struct TrainerConfig: Codable, Equatable, Sendable {
 
         var ix = try top.child("index")
         let index = Index(space: try ix.choice("space", ["cosine", "ip", "l2"], default: "cosine"),
-                          M: try ix.int("M", default: 32, min: 2), efConstruction: try ix.int("ef_construction", default: 200, min: 1),
-                          efSearch: try ix.int("ef_search", default: 100, min: 1), threads: try ix.int("threads", default: 0, min: 0))
+                          M: try ix.int("M", default: 32, in: ParameterLimits.M),
+                          efConstruction: try ix.int("ef_construction", default: 200, in: ParameterLimits.efConstruction),
+                          efSearch: try ix.int("ef_search", default: 100, in: ParameterLimits.efSearch), threads: try ix.int("threads", default: 0, min: 0))
         try ix.rejectUnknown()
 
         var cl = try top.child("cluster")
         var tls = try cl.child("tls")
         var rf = try cl.child("refine")
         let cluster = Cluster(mode: try cl.choice("mode", ["single", "local", "cluster"], default: "single"),
-                              shards: try cl.int("shards", default: 8, min: 1), workers: try cl.int("workers", default: 2, min: 1),
+                              shards: try cl.int("shards", default: 8, in: ShardLimits.count), workers: try cl.int("workers", default: 2, min: 1),
                               workerThreads: try cl.int("worker_threads", default: 0, min: 0),
                               listen: try cl.string("listen", default: "tcp://0.0.0.0:7700"),
                               tokenEnv: try cl.string("token_env", default: "TRAINER_CLUSTER_TOKEN"),
-                              tokenFile: try cl.optionalString("token_file"),
+                              tokenFile: try cl.optionalPath("token_file"),
                               leaseSeconds: try cl.double("lease_seconds", default: 600, above: 0),
-                              workDir: try cl.optionalString("work_dir"),
-                              tlsCert: try tls.optionalString("cert"), tlsKey: try tls.optionalString("key"),
+                              workDir: try cl.optionalPath("work_dir"),
+                              tlsCert: try tls.optionalPath("cert"), tlsKey: try tls.optionalPath("key"),
                               refineEpsilon: try rf.double("epsilon", default: 0.05, min: 0),
-                              refineMaxShards: try rf.int("max_shards", default: 2, min: 0),
-                              refineK: try rf.int("k", default: 8, min: 1), refineEf: try rf.int("ef", default: 16, min: 1))
+                              refineMaxShards: try rf.int("max_shards", default: 2, in: RefineLimits.maxShards),
+                              refineK: try rf.int("k", default: 8, in: RefineLimits.k),
+                              refineEf: try rf.int("ef", default: 16, in: RefineLimits.ef))
         try tls.rejectUnknown()
         try rf.rejectUnknown()
         try cl.rejectUnknown()
@@ -211,7 +213,7 @@ public struct TrainerConfig: Codable, Equatable, Sendable {
                                       metadataColumns: try tb.strings("metadata_columns"),
                                       maxPoints: try tb.int("max_points", default: 100_000, min: 1))
         try tb.rejectUnknown()
-        let export = Export(outputDir: try ex.string("output_dir", default: "models"), logDir: try ex.string("log_dir", default: "logs"),
+        let export = Export(outputDir: try ex.path("output_dir", default: "models"), logDir: try ex.path("log_dir", default: "logs"),
                             numpy: try ex.bool("numpy", default: true), tensorboard: tensorboard)
         try ex.rejectUnknown()
 
@@ -228,7 +230,8 @@ public struct TrainerConfig: Codable, Equatable, Sendable {
         return config
     }
 
-    /// Cross-key rules: each column has one role, log_transform ⊆ numeric, a target when encoding.
+    /// Cross-key rules: one transform per feature column (the target may also be numeric),
+    /// log_transform ⊆ numeric, a target when encoding.
     func checkRoles(path: String) throws {
         func fail(_ key: String, _ m: String) -> ConfigError { ConfigError(path: path, key: key, message: m) }
         var role: [String: String] = [:]
@@ -244,7 +247,11 @@ public struct TrainerConfig: Codable, Equatable, Sendable {
             throw fail("features.log_transform", "column '\(col)' is not in features.numeric, so it cannot be log-transformed")
         }
         if let target = features.target {
-            if let other = role[target] { throw fail("features.target", "column '\(target)' is also listed in \(other)") }
+            // The target may also be a numeric feature (as scikit-learn's ColumnTransformer allows);
+            // encoding the target's own categories against itself would leak it.
+            if let other = role[target], other != "features.numeric" {
+                throw fail("features.target", "column '\(target)' is also listed in \(other); a target can also be in features.numeric, not in a categorical role")
+            }
             if target == input.idColumn { throw fail("features.target", "column '\(target)' is the id column") }
         } else if !features.targetEncode.isEmpty {
             throw fail("features.target", "is required when features.target_encode lists columns")

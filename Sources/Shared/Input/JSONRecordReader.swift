@@ -6,6 +6,8 @@ import Glibc
 public enum JSONScalar: Sendable, Equatable {
     case string(String)
     case number(Double)
+    /// An integer literal beyond ±2^53, where a Double would round it: kept as its exact digits.
+    case bigInteger(String)
     case bool(Bool)
     case null
     /// An array or object: kept as its raw text, since the trainer only uses scalars.
@@ -140,7 +142,22 @@ public final class JSONRecordReader {
         case UInt8(ascii: "t"): try literal("true")
         case UInt8(ascii: "f"): try literal("false")
         case UInt8(ascii: "n"): try literal("null")
+        case UInt8(ascii: "N"): try literal("NaN")
         default: _ = try number()
+        }
+    }
+
+    /// Skips a UTF-8 byte-order mark and names a compressed file as such.
+    private func checkStart() throws {
+        while end - start < 3, try fill() {}
+        let head = Array(buffer[start..<min(end, start + 3)])
+        if head.starts(with: [0xEF, 0xBB, 0xBF]) {
+            start += 3
+            try skipSpace()
+        } else if head.starts(with: [0x1F, 0x8B]) {
+            throw fail("the file is gzip-compressed; decompress it first (gunzip)")
+        } else if head.starts(with: [0x28, 0xB5, 0x2F]) {
+            throw fail("the file is zstd-compressed; decompress it first (unzstd)")
         }
     }
 
@@ -149,6 +166,7 @@ public final class JSONRecordReader {
         if finished { return false }
         try skipSpace()
         if inArray == nil {
+            try checkStart()
             guard let c = try peek() else {
                 finished = true
                 return false
@@ -239,7 +257,9 @@ public final class JSONRecordReader {
         case UInt8(ascii: "t"): try literal("true"); return .bool(true)
         case UInt8(ascii: "f"): try literal("false"); return .bool(false)
         case UInt8(ascii: "n"): try literal("null"); return .null
-        default: return .number(try number())
+        // Python's json.dump writes NaN for a missing float: read it as missing.
+        case UInt8(ascii: "N"): try literal("NaN"); return .null
+        default: return try number()
         }
     }
 
@@ -250,15 +270,25 @@ public final class JSONRecordReader {
         }
     }
 
-    private func number() throws -> Double {
+    private func number() throws -> JSONScalar {
         var text: [UInt8] = []
         while let c = try peek(), (c >= 0x30 && c <= 0x39) || c == 0x2D || c == 0x2B || c == 0x2E || c == 0x65 || c == 0x45 {
             text.append(try take())
             if text.count > 400 { throw fail("a number is too long") }
         }
+        // Python's json.dump writes Infinity and -Infinity; they are read as numbers and refused
+        // later by name where a column may not hold them.
+        if text.isEmpty || text == [0x2D], try peek() == UInt8(ascii: "I") {
+            try literal("Infinity")
+            return .number(text.isEmpty ? .infinity : -.infinity)
+        }
         let s = String(decoding: text, as: UTF8.self)
         guard !s.isEmpty, let v = Double(s), s.first != "+" else { throw fail("invalid value '\(s)'") }
-        return v
+        let digits = text.first == 0x2D ? text.dropFirst() : text[...]
+        if !digits.isEmpty, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), abs(v) >= 0x1p53 {
+            return .bigInteger(s)
+        }
+        return .number(v)
     }
 
     private func string() throws -> String {

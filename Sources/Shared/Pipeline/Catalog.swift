@@ -25,6 +25,20 @@ public enum CategoryValue: Hashable, Codable, Sendable, Comparable, CustomString
         case .integer(let i): return String(i)
         }
     }
+
+    /// A plain JSON string or number.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .string(let s): try c.encode(s)
+        case .integer(let i): try c.encode(i)
+        }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let i = try? c.decode(Int64.self) { self = .integer(i) } else { self = .string(try c.decode(String.self)) }
+    }
 }
 
 /// One column of the joined catalog, one entry per item.
@@ -40,6 +54,26 @@ public enum CatalogColumn: Sendable {
         case .categorical(let c, _): return c.count
         }
     }
+
+    /// Row `i` as text (numbers in their shortest decimal form), nil when missing.
+    public func text(_ i: Int) -> String? {
+        switch self {
+        case .numeric(let v): return v[i].isNaN ? nil : CatalogLoader.format(v[i])
+        case .categorical(let c, let values): return c[i] < 0 ? nil : values[Int(c[i])].description
+        }
+    }
+}
+
+/// An item id (or category) compared by its UTF-8 bytes. Swift's `String` equality is canonical
+/// equivalence, which would make 'é' and 'e\u{301}' one id; the catalog, like pandas, keeps them apart.
+public struct ItemKey: Hashable, Sendable {
+    public let value: String
+    public init(_ value: String) { self.value = value }
+    public static func == (a: ItemKey, b: ItemKey) -> Bool { a.value.utf8.elementsEqual(b.value.utf8) }
+    public func hash(into h: inout Hasher) {
+        h.combine(value.utf8.count)
+        for b in value.utf8 { h.combine(b) }
+    }
 }
 
 /// The joined catalog: item ids in input order and the columns the pipeline needs.
@@ -48,11 +82,14 @@ public struct Catalog: Sendable {
     public var columns: [String: CatalogColumn]
     /// Where each column came from, for error messages.
     public var sources: [String: String]
+    /// Things the user should know that do not stop the run (logged as warnings).
+    public var warnings: [String]
 
-    public init(ids: [String], columns: [String: CatalogColumn], sources: [String: String]) {
+    public init(ids: [String], columns: [String: CatalogColumn], sources: [String: String], warnings: [String] = []) {
         self.ids = ids
         self.columns = columns
         self.sources = sources
+        self.warnings = warnings
     }
 
     public var count: Int { ids.count }

@@ -4,7 +4,8 @@ import HNSW
 /// The fitted feature pipeline: everything needed to vectorise an item exactly as the run that fitted
 /// it did. Saved as `models/pipeline.json`.
 public struct FeaturePipeline: Codable, Equatable, Sendable {
-    public static let formatVersion = 1
+    /// 2: categories are plain JSON values and `outputColumns` names every output column.
+    public static let formatVersion = 2
 
     public var formatVersion: Int
     public var seed: Int
@@ -21,16 +22,25 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
     public var targetEncoded: [TargetEncodedColumn]
     public var weighting: WeightingState
     public var dimension: Int
+    /// The name of each output column, in vector order: `unit_cost`, `process=forging`,
+    /// `process=<infrequent>`, `te:supplier`, so a vector can be read.
+    public var outputColumns: [String]
 
-    /// Output column names, in order (for the projector and for people).
-    public var featureNames: [String] {
+    enum CodingKeys: String, CodingKey {
+        case formatVersion = "format_version", seed, idColumn = "id_column", scaling, sampleWeightFit = "sample_weight_fit",
+             scaleRows = "scale_rows", numeric, numericScalers = "numeric_scalers", onehot, targetColumn = "target_column",
+             binaryClasses = "binary_classes", targetEncoded = "target_encoded", weighting, dimension, outputColumns = "output_columns"
+    }
+
+    /// Output column names, in order.
+    static func columnNames(numeric: [CleanedColumn], onehot: [OneHotColumn], targetEncoded: [TargetEncodedColumn]) -> [String] {
         var names = numeric.map(\.name)
         for o in onehot {
             let inf = Set(o.infrequent)
             for (i, c) in o.categories.enumerated() where !inf.contains(i) { names.append("\(o.name)=\(c?.description ?? "<missing>")") }
             if !o.infrequent.isEmpty { names.append("\(o.name)=<infrequent>") }
         }
-        names += targetEncoded.map { "\($0.name)[target]" }
+        names += targetEncoded.map { "te:\($0.name)" }
         return names
     }
 
@@ -70,6 +80,10 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
             guard hasTarget.contains(true) else {
                 throw InputError("\(catalog.sources[target] ?? "input"): the target column '\(target)' has no values")
             }
+            let targetRows = hasTarget.lazy.filter { $0 }.count
+            guard targetRows >= config.targetEncoding.cv else {
+                throw InputError("target_encoding.cv is \(config.targetEncoding.cv), but only \(targetRows) items have a value in the target column '\(target)'; use cv ≤ \(targetRows) (scikit-learn's KFold refuses the same)")
+            }
             let distinct = Set(y.filter { !$0.isNaN })
             if distinct.count == 2 {
                 let classes = distinct.sorted()
@@ -94,7 +108,8 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
                                        scaling: config.scaling, sampleWeightFit: config.weighting.sampleWeightFit,
                                        scaleRows: config.weighting.scaleRows, numeric: numeric, numericScalers: numericScalers,
                                        onehot: onehot, targetColumn: config.features.target, binaryClasses: binary,
-                                       targetEncoded: targetEncoded, weighting: weighting, dimension: dimension)
+                                       targetEncoded: targetEncoded, weighting: weighting, dimension: dimension,
+                                       outputColumns: columnNames(numeric: numeric, onehot: onehot, targetEncoded: targetEncoded))
         let rows = try pipeline.assemble(catalog, numericBlocks: blocks, targetBlocks: teBlocks, weights: w, count: n)
         return (pipeline, rows, w)
     }
@@ -159,7 +174,7 @@ public struct FeaturePipeline: Codable, Equatable, Sendable {
         do { p = try dec.decode(FeaturePipeline.self, from: data) } catch {
             throw InputError("\(path): not a fitted pipeline: \(error)")
         }
-        guard p.formatVersion == formatVersion else {
+        guard p.formatVersion == formatVersion, p.outputColumns.count == p.dimension else {
             throw InputError("\(path): pipeline format version \(p.formatVersion), this trainer reads \(formatVersion); retrain")
         }
         return p

@@ -4,11 +4,14 @@ import HNSW
 /// Writes the pipeline's outputs: `vectors.npy` (float32, row i = label i), `item_weights.npy`,
 /// `labels.tsv` (label, item id) and `pipeline.json`, each atomically.
 public enum VectorExporter {
+    /// Without `numpy`, the two `.npy` files are left out (`export.numpy: false`).
     public static func write(folder: String, ids: [String], vectors: [Float], dimension: Int, weights: [Double],
-                             pipeline: FeaturePipeline) throws {
+                             pipeline: FeaturePipeline, numpy: Bool = true) throws {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        try NPY.write(FloatMatrix(rows: ids.count, cols: dimension, values: vectors), to: folder + "/vectors.npy")
-        try NPY.write(FloatMatrix(rows: ids.count, cols: 1, values: weights.map { Float($0) }), to: folder + "/item_weights.npy")
+        if numpy {
+            try NPY.write(FloatMatrix(rows: ids.count, cols: dimension, values: vectors), to: folder + "/vectors.npy")
+            try NPY.write(FloatMatrix(rows: ids.count, cols: 1, values: weights.map { Float($0) }), to: folder + "/item_weights.npy")
+        }
         var tsv = ""
         tsv.reserveCapacity(ids.count * 16)
         for (i, id) in ids.enumerated() {
@@ -18,18 +21,29 @@ public enum VectorExporter {
         try pipeline.save(to: folder + "/pipeline.json")
     }
 
-    /// Tabs, newlines and backslashes in ids are escaped so every label stays on one line.
+    /// Tabs, line feeds, carriage returns and backslashes in ids are written as `\t`, `\n`, `\r` and
+    /// `\\`, so every label stays on one line (the README shows how pandas reads them back).
+    /// Scalars, not Characters: "\r\n" is one Character and would slip past a Character test.
     static func escape(_ s: String) -> String {
-        guard s.contains(where: { $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "\\" }) else { return s }
-        return s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\t", with: "\\t")
-            .replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r")
+        guard s.unicodeScalars.contains(where: { $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "\\" }) else { return s }
+        var out = String.UnicodeScalarView()
+        for u in s.unicodeScalars {
+            switch u {
+            case "\\": out.append(contentsOf: "\\\\".unicodeScalars)
+            case "\t": out.append(contentsOf: "\\t".unicodeScalars)
+            case "\n": out.append(contentsOf: "\\n".unicodeScalars)
+            case "\r": out.append(contentsOf: "\\r".unicodeScalars)
+            default: out.append(u)
+            }
+        }
+        return String(out)
     }
 
     /// The inverse of `escape`.
     static func unescape(_ s: String) -> String {
-        guard s.contains("\\") else { return s }
-        var out = ""
-        var it = s.makeIterator()
+        guard s.unicodeScalars.contains("\\") else { return s }
+        var out = String.UnicodeScalarView()
+        var it = s.unicodeScalars.makeIterator()
         while let c = it.next() {
             guard c == "\\", let e = it.next() else {
                 out.append(c)
@@ -42,6 +56,6 @@ public enum VectorExporter {
             default: out.append(e)
             }
         }
-        return out
+        return String(out)
     }
 }

@@ -30,4 +30,8 @@ public struct ClusterReport: Codable, Sendable, Equatable {
     public var orphansRepaired = 0
 
     public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case mode, shards, shardSizes = "shard_sizes", centroids, planFingerprint = "plan_fingerprint", refinement, boundaryElements = "boundary_elements", workers, jobsRun = "jobs_run", resumedJobs = "resumed_jobs", retries, rejectedMessages = "rejected_messages", jobsPerWorker = "jobs_per_worker", shardBuildSeconds = "shard_build_seconds", refineSeconds = "refine_seconds", planSeconds = "plan_seconds", serveSeconds = "serve_seconds", mergeLevelZeroSeconds = "merge_level_zero_seconds", mergeUpperSeconds = "merge_upper_seconds", mergeRepairSeconds = "merge_repair_seconds", coordinatorCPUSeconds = "coordinator_cpu_seconds", reverseOffers = "reverse_offers", orphansRepaired = "orphans_repaired"
+    }
 }

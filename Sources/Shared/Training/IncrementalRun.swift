@@ -14,6 +14,7 @@ extension TrainingRun {
     /// (not refitted) and added with the next labels, changed items are updated in place, and ids gone
     /// from the input are marked deleted (when `incremental.delete_missing`).
     public static func runIncremental(config: TrainerConfig, threads: Int, logger: Logger) throws -> Summary {
+        let startedAt = Date()
         let folder = config.export.outputDir
         var timings: [String: Double] = [:]
         let t0 = DispatchTime.now().uptimeNanoseconds
@@ -25,7 +26,11 @@ extension TrainingRun {
         do { previous = try JSONDecoder().decode(TrainingMetadata.self, from: metaData) } catch {
             throw ModelMismatch(message: "\(metaPath): not readable training metadata (\(error)); run a full training")
         }
-        try checkCompatible(previous.config, config, path: metaPath)
+        let saved: TrainerConfig
+        do { saved = try TrainerConfig.parse(yaml: previous.config.yaml(), path: metaPath + " (config)") } catch {
+            throw ModelMismatch(message: "\(metaPath): the saved configuration is not valid (\(error)); run a full training")
+        }
+        try checkCompatible(saved, config, path: metaPath)
         let pipeline = try FeaturePipeline.load(path: folder + "/pipeline.json")
         var state = try ItemState.load(path: folder + "/item_state.tsv")
         guard let space = Space(rawValue: config.index.space) else { throw InputError("unknown space \(config.index.space)") }
@@ -42,21 +47,22 @@ extension TrainingRun {
             throw ModelMismatch(message: "\(folder): the saved artifacts disagree (index \(index.count), item state \(state.ids.count), vectors \(oldVectors.rows)×\(oldVectors.cols)); run a full training")
         }
         let catalog = try CatalogLoader.load(config: config)
+        for w in catalog.warnings { logger.warning("input", metadata: ["warning": "\(w)"]) }
         let (fresh, freshWeights) = try pipeline.transform(catalog)
-        let fingerprints = ItemState.fingerprints(catalog, columns: CatalogLoader.Needs(config: config).all)
+        let fingerprints = ItemState.fingerprints(catalog, columns: CatalogLoader.Needs(config: config).featureInputs)
         timings["load"] = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
 
         let t1 = DispatchTime.now().uptimeNanoseconds
         let d = pipeline.dimension
-        var labelOf: [String: Int] = [:]
-        for (i, id) in state.ids.enumerated() { labelOf[id] = i }
+        var labelOf: [ItemKey: Int] = [:]
+        for (i, id) in state.ids.enumerated() { labelOf[ItemKey(id)] = i }
         var vectors = oldVectors.values
         var weights = oldWeights.values.map(Double.init)
         var newRows: [Int] = []
         var updated = 0, deleted = 0
         var present = [Bool](repeating: false, count: state.ids.count)
         for r in 0..<catalog.count {
-            guard let label = labelOf[catalog.ids[r]] else {
+            guard let label = labelOf[ItemKey(catalog.ids[r])] else {
                 newRows.append(r)
                 continue
             }
@@ -98,10 +104,28 @@ extension TrainingRun {
         timings["index"] = Double(DispatchTime.now().uptimeNanoseconds - t1) * 1e-9
         let changes = ["added": newRows.count, "updated": updated, "deleted": deleted]
         logger.info("incremental update", metadata: changes.mapValues { "\($0)" })
+        // Items kept although gone from the input (delete_missing: false) stay in the projector, with
+        // their saved vectors and missing metadata.
+        var shown = (catalog: catalog, vectors: fresh, weights: freshWeights)
+        let kept = present.indices.filter { !present[$0] && !state.deleted[$0] }
+        if !kept.isEmpty {
+            shown.catalog.ids += kept.map { state.ids[$0] }
+            for (name, column) in shown.catalog.columns {
+                switch column {
+                case .numeric(let v): shown.catalog.columns[name] = .numeric(v + [Double](repeating: .nan, count: kept.count))
+                case .categorical(let c, let values):
+                    shown.catalog.columns[name] = .categorical(codes: c + [Int32](repeating: -1, count: kept.count), values: values)
+                }
+            }
+            for label in kept {
+                shown.vectors += vectors[(label * d)..<((label + 1) * d)]
+                shown.weights.append(weights[label])
+            }
+        }
         try publish(Artifacts(state: state, vectors: vectors, weights: weights, pipeline: pipeline, index: index,
-                              projector: (catalog, fresh, freshWeights), parentModel: previous.artifacts["hnsw_index.bin"],
+                              projector: shown, parentModel: previous.artifacts["hnsw_index.bin"],
                               changes: changes),
-                    config: config, space: space, timings: &timings, logger: logger)
+                    config: config, space: space, startedAt: startedAt, timings: &timings, logger: logger)
         return Summary(items: index.count - index.deletedCount, dimension: d, folder: folder, timings: timings)
     }
 

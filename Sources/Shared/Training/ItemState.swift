@@ -38,9 +38,15 @@ public struct ItemState: Sendable, Equatable {
     func tsv() -> String {
         var s = ""
         for i in ids.indices {
-            s += "\(i)\t\(VectorExporter.escape(ids[i]))\t\(String(fingerprints[i], radix: 16))\t\(deleted[i] ? 1 : 0)\n"
+            s += "\(i)\t\(VectorExporter.escape(ids[i]))\t\(hex16(fingerprints[i]))\t\(deleted[i] ? 1 : 0)\n"
         }
         return s
+    }
+
+    /// 16 hex digits, zero-padded, so every line has the same layout.
+    func hex16(_ v: UInt64) -> String {
+        let h = String(v, radix: 16)
+        return String(repeating: "0", count: 16 - h.count) + h
     }
 
     static func load(path: String) throws -> ItemState {

@@ -27,14 +27,16 @@ public enum ProjectorExporter {
             v += "\n"
         }
         try write(v, to: folder + "/vectors.tsv")
-        let columns = (t.metadataColumns.isEmpty ? [idColumn] : t.metadataColumns) + ["item_weight"]
-        var m = columns.count > 1 ? columns.map(clean).joined(separator: "\t") + "\n" : ""
+        let columns = t.metadataColumns.isEmpty ? [idColumn] : t.metadataColumns
+        // The computed weight gets a header of its own when a user column is already called item_weight.
+        let weightHeader = columns.contains("item_weight") ? "trainer_item_weight" : "item_weight"
+        var m = (columns + [weightHeader]).map(clean).joined(separator: "\t") + "\n"
         for r in rows {
-            let cells = try columns.map { try cell($0, row: r, catalog: catalog, idColumn: idColumn, weights: weights) }
-            m += cells.joined(separator: "\t") + "\n"
+            let cells = try columns.map { try cell($0, row: r, catalog: catalog, idColumn: idColumn) }
+            m += (cells + [String(weights[r])]).joined(separator: "\t") + "\n"
         }
         try write(m, to: folder + "/metadata.tsv")
-        try write("embeddings {\n  tensor_name: \"\(t.embeddingName)\"\n  tensor_path: \"vectors.tsv\"\n  metadata_path: \"metadata.tsv\"\n}\n",
+        try write("embeddings {\n  tensor_name: \(ParquetJSON.quoted(t.embeddingName))\n  tensor_path: \"vectors.tsv\"\n  metadata_path: \"metadata.tsv\"\n}\n",
                   to: folder + "/projector_config.pbtxt")
         let json = "{\"embeddings\":[{\"tensorName\":\(ParquetJSON.quoted(t.embeddingName)),\"tensorShape\":[\(rows.count),\(d)],"
             + "\"tensorPath\":\"vectors.tsv\",\"metadataPath\":\"metadata.tsv\"}]}\n"
@@ -42,8 +44,7 @@ public enum ProjectorExporter {
         return rows.count
     }
 
-    static func cell(_ column: String, row: Int, catalog: Catalog, idColumn: String, weights: [Double]) throws -> String {
-        if column == "item_weight" { return String(weights[row]) }
+    static func cell(_ column: String, row: Int, catalog: Catalog, idColumn: String) throws -> String {
         if column == idColumn { return clean(catalog.ids[row]) }
         switch catalog.columns[column] {
         case .numeric(let v)?: return v[row].isNaN ? "<missing>" : clean(CatalogLoader.format(v[row]))

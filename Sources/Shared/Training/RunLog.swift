@@ -8,21 +8,29 @@ public struct RunLogHandler: LogHandler {
     public var logLevel: Logger.Level = .info
     private let file: FileHandle?
 
-    /// Opens (creating) the day's log file in `folder`; without it, logs go to stderr only.
-    public init(folder: String?) {
+    /// Opens (creating) the day's log file in `folder`; without a folder, logs go to stderr only.
+    /// A folder that cannot be created or written is an error naming it, not a silently missing log.
+    public init(folder: String) throws(ArtifactError) {
         var handle: FileHandle?
-        if let folder {
-            try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        do {
+            do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
+                throw ArtifactError(message: "\(folder): export.log_dir cannot be created (\((error as NSError).localizedFailureReason ?? "\(error)"))")
+            }
             let f = DateFormatter()
             f.dateFormat = "yyyyMMdd"
             f.timeZone = TimeZone(identifier: "UTC")
             let path = "\(folder)/trainer_\(f.string(from: Date())).log"
-            if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
-            handle = FileHandle(forWritingAtPath: path)
-            _ = try? handle?.seekToEnd()
+            let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+            guard fd >= 0 else {
+                throw ArtifactError(message: "\(path): export.log_dir: cannot open the log file (\(String(cString: strerror(errno))))")
+            }
+            handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         }
         file = handle
     }
+
+    /// Logs to stderr only.
+    public init() { file = nil }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
@@ -34,13 +42,31 @@ public struct RunLogHandler: LogHandler {
         let all = metadata.merging(extra ?? [:]) { $1 }
         let fields = all.sorted { $0.key < $1.key }.map { "\($0.key)=\(Self.quote("\($0.value)"))" }.joined(separator: " ")
         let stamp = ISO8601DateFormatter().string(from: Date())
-        let line = "\(stamp) \(level) \(message)\(fields.isEmpty ? "" : " " + fields)\n"
+        let text = "\(message)"
+        let shown = text.contains(where: { $0.isNewline }) ? Self.quote(text) : text
+        let line = "\(stamp) \(level) \(shown)\(fields.isEmpty ? "" : " " + fields)\n"
         let data = Data(line.utf8)
         FileHandle.standardError.write(data)
         file?.write(data)
     }
 
+    /// Quotes a value holding spaces, quotes, '=' or control characters; inside quotes, backslash,
+    /// quote and line breaks are escaped, so every event stays on one line.
     static func quote(_ v: String) -> String {
-        v.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" }) ? "\"" + v.replacingOccurrences(of: "\"", with: "\\\"") + "\"" : v
+        guard v.unicodeScalars.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" || $0 == "\\" || $0.value < 0x20 || $0.value == 0x7F })
+        else { return v }
+        var out = "\""
+        for u in v.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where u.value < 0x20 || u.value == 0x7F: out += String(format: "\\u%04x", u.value)
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
     }
 }

@@ -1,3 +1,4 @@
+import CBuildInfo
 import Crypto
 import Dispatch
 import Foundation
@@ -10,19 +11,28 @@ public struct ArtifactError: Error, CustomStringConvertible, Sendable {
     public var description: String { message }
 }
 
-/// What `trainer train` records about a run (`models/training_metadata.json`).
+/// What `trainer train` records about a run (`models/training_metadata.json`). Keys are snake_case,
+/// as in the configuration file; docs/training_metadata.schema.json documents each one.
 public struct TrainingMetadata: Codable, Sendable {
     public struct IndexParameters: Codable, Sendable {
         public var space: String
         public var M: Int
         public var efConstruction: Int
+        /// The ef Stage 3 should set with `set_ef` (hnswlib does not store ef in the file).
+        public var efSearch: Int
         public var seed: UInt64
         public var levelHistogram: [Int]
+
+        enum CodingKeys: String, CodingKey {
+            case space, M, efConstruction = "ef_construction", efSearch = "ef_search", seed, levelHistogram = "level_histogram"
+        }
     }
 
     public var trainerVersion: String
     public var modelVersion: String
     public var dataVersion: String
+    /// UTC start of the run, ISO 8601.
+    public var startedAt: String
     public var inputs: [String: String]
     public var gitCommit: String
     public var seed: Int
@@ -37,7 +47,15 @@ public struct TrainingMetadata: Codable, Sendable {
     /// For incremental runs: how many items were added, updated and deleted.
     public var changes: [String: Int]?
     public var artifacts: [String: String]
-    public var config: TrainerConfig
+    /// The effective configuration in the configuration file's shape (every key, defaults filled in).
+    public var config: ConfigValue
+
+    enum CodingKeys: String, CodingKey {
+        case trainerVersion = "trainer_version", modelVersion = "model_version", dataVersion = "data_version",
+             startedAt = "started_at", inputs, gitCommit = "git_commit", seed, itemCount = "item_count",
+             vectorDimension = "vector_dimension", timingsSeconds = "timings_seconds", peakRSSBytes = "peak_rss_bytes",
+             index, parentModel = "parent_model", cluster, changes, artifacts, config
+    }
 }
 
 /// The single-node training run: catalog → pipeline → index → artifacts. Every artifact is written
@@ -56,16 +74,36 @@ public enum TrainingRun {
     /// Builds the index of a full run from (rows, labels): in this process, or on a cluster.
     public typealias IndexBuilder = (UnsafeBufferPointer<Float>, [UInt64], Space, Int) throws -> (HNSWIndex, ClusterReport?)
 
-    public static func run(config: TrainerConfig, threads: Int, logger: Logger, buildIndex: IndexBuilder? = nil) throws -> Summary {
+    /// A cluster build of the index: its shard count (checked against the catalog as soon as it is
+    /// loaded, naming `shardsKey`) and the builder.
+    public struct ClusterIndexBuild {
+        public var shards: Int
+        public var shardsKey: String
+        public var build: IndexBuilder
+        public init(shards: Int, shardsKey: String, build: @escaping IndexBuilder) {
+            self.shards = shards
+            self.shardsKey = shardsKey
+            self.build = build
+        }
+    }
+
+    public static func run(config: TrainerConfig, threads: Int, logger: Logger, cluster: ClusterIndexBuild? = nil) throws -> Summary {
+        let buildIndex = cluster?.build
+        let startedAt = Date()
         var timings: [String: Double] = [:]
         func timed<T>(_ phase: String, _ body: () throws -> T) rethrows -> T {
             let t0 = DispatchTime.now().uptimeNanoseconds
             let r = try body()
             timings[phase] = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
-            logger.info("phase done", metadata: ["phase": "\(phase)", "seconds": "\(String(format: "%.3f", timings[phase]!))"])
+            logger.info("phase done", metadata: ["phase": "\(phase)", "seconds": "\(String(format: "%.3f", timings[phase] ?? 0))"])
             return r
         }
         let catalog = try timed("load") { try CatalogLoader.load(config: config) }
+        for w in catalog.warnings { logger.warning("input", metadata: ["warning": "\(w)"]) }
+        if let cluster, cluster.shards > catalog.count {
+            throw ConfigError(path: config.input.features, key: cluster.shardsKey,
+                              message: "is \(cluster.shards), but the catalog has \(catalog.count) items; use at most one shard per item")
+        }
         let (pipeline, vectors, weights) = try timed("pipeline") { try FeaturePipeline.fit(catalog, config: config) }
         logger.info("vectorised", metadata: ["items": "\(catalog.count)", "dimension": "\(pipeline.dimension)"])
         guard let space = Space(rawValue: config.index.space) else { throw InputError("unknown space \(config.index.space)") }
@@ -85,11 +123,11 @@ public enum TrainingRun {
                                               "ef_construction": "\(config.index.efConstruction)", "threads": "\(threads)",
                                               "peak_rss_mib": "\(peakRSS() >> 20)"])
         let needs = CatalogLoader.Needs(config: config)
-        let state = ItemState(ids: catalog.ids, fingerprints: ItemState.fingerprints(catalog, columns: needs.all),
+        let state = ItemState(ids: catalog.ids, fingerprints: ItemState.fingerprints(catalog, columns: needs.featureInputs),
                               deleted: [Bool](repeating: false, count: catalog.count))
         try publish(Artifacts(state: state, vectors: vectors, weights: weights, pipeline: pipeline, index: index,
                               projector: (catalog, vectors, weights), parentModel: nil, changes: nil, cluster: clusterReport),
-                    config: config, space: space, timings: &timings, logger: logger)
+                    config: config, space: space, startedAt: startedAt, timings: &timings, logger: logger)
         return Summary(items: catalog.count, dimension: pipeline.dimension, folder: config.export.outputDir, timings: timings)
     }
 
@@ -108,8 +146,16 @@ public enum TrainingRun {
         var cluster: ClusterReport? = nil
     }
 
+    /// Every name the trainer owns in the output folder, in the order they are committed (the
+    /// metadata last). A run replaces all of them or none: names it does not produce this time (the
+    /// projector when disabled, the `.npy` files with `export.numpy: false`) are removed with the rest.
+    static let artifactNames = ["hnsw_index.bin", "labels.tsv", "vectors.npy", "item_weights.npy", "pipeline.json",
+                                "item_state.tsv", "tb_projector", "training_metadata.json"]
+    static let projectorFiles = ["vectors.tsv", "metadata.tsv", "projector_config.pbtxt", "projector_config.json"]
+
     /// Writes every artifact into a staging folder, then moves them into place together.
-    static func publish(_ a: Artifacts, config: TrainerConfig, space: Space, timings: inout [String: Double], logger: Logger) throws {
+    static func publish(_ a: Artifacts, config: TrainerConfig, space: Space, startedAt: Date, timings: inout [String: Double],
+                        logger: Logger) throws {
         let folder = config.export.outputDir
         let staging = folder + "/.staging-\(getpid())"
         let fm = FileManager.default
@@ -122,10 +168,11 @@ public enum TrainingRun {
         } catch {
             throw ArtifactError(message: "\(folder): cannot create the output folder (\((error as NSError).localizedDescription)); nothing was written")
         }
+        defer { try? fm.removeItem(atPath: staging) }
         do {
             let t0 = DispatchTime.now().uptimeNanoseconds
             try VectorExporter.write(folder: staging, ids: a.state.ids, vectors: a.vectors, dimension: a.pipeline.dimension,
-                                     weights: a.weights, pipeline: a.pipeline)
+                                     weights: a.weights, pipeline: a.pipeline, numpy: config.export.numpy)
             try FileIO.writeAtomically(a.state.tsv().utf8, to: staging + "/item_state.tsv")
             try a.index.save(to: staging + "/hnsw_index.bin")
             if config.export.tensorboard.enabled {
@@ -142,73 +189,70 @@ public enum TrainingRun {
                 }
             }
             timings["write"] = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
-            logger.info("phase done", metadata: ["phase": "write", "seconds": "\(String(format: "%.3f", timings["write"]!))"])
-            let names = ["hnsw_index.bin", "labels.tsv", "vectors.npy", "item_weights.npy", "pipeline.json", "item_state.tsv"]
+            logger.info("phase done", metadata: ["phase": "write", "seconds": "\(String(format: "%.3f", timings["write"] ?? 0))"])
             var hashes: [String: String] = [:]
-            for n in names { hashes[n] = try sha256(file: staging + "/" + n) }
+            for n in artifactNames where n != "tb_projector" && fm.fileExists(atPath: staging + "/" + n) {
+                hashes[n] = try sha256(file: staging + "/" + n)
+            }
             if config.export.tensorboard.enabled {
-                for n in ["vectors.tsv", "metadata.tsv", "projector_config.pbtxt", "projector_config.json"] {
-                    hashes["tb_projector/" + n] = try sha256(file: staging + "/tb_projector/" + n)
-                }
+                for n in projectorFiles { hashes["tb_projector/" + n] = try sha256(file: staging + "/tb_projector/" + n) }
             }
             var inputs: [String: String] = ["features": try sha256(file: config.input.features)]
             if let m = config.input.itemMetadata { inputs["item_metadata"] = try sha256(file: m) }
             let dataVersion = SHA256.hash(data: Data(inputs.sorted { $0.key < $1.key }.map { $0.value }.joined().utf8))
                 .map { String(format: "%02x", $0) }.joined()
+            let stamp = ISO8601DateFormatter()
+            stamp.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
             let meta = TrainingMetadata(
-                trainerVersion: trainerVersion, modelVersion: config.modelVersion, dataVersion: dataVersion, inputs: inputs,
-                gitCommit: gitCommit(), seed: config.seed, itemCount: a.index.count - a.index.deletedCount,
+                trainerVersion: trainerVersion, modelVersion: config.modelVersion, dataVersion: dataVersion,
+                startedAt: stamp.string(from: startedAt), inputs: inputs,
+                gitCommit: gitCommit, seed: config.seed, itemCount: a.index.count - a.index.deletedCount,
                 vectorDimension: a.pipeline.dimension, timingsSeconds: timings, peakRSSBytes: peakRSS(),
                 index: .init(space: space.rawValue, M: config.index.M, efConstruction: a.index.efConstruction,
-                             seed: UInt64(config.seed), levelHistogram: a.index.levelHistogram),
-                parentModel: a.parentModel, cluster: a.cluster, changes: a.changes, artifacts: hashes, config: config)
+                             efSearch: config.index.efSearch, seed: UInt64(config.seed), levelHistogram: a.index.levelHistogram),
+                parentModel: a.parentModel, cluster: a.cluster, changes: a.changes, artifacts: hashes, config: config.effective)
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             try FileIO.writeAtomically(try enc.encode(meta), to: staging + "/training_metadata.json")
-            // Everything exists: move it into place. The old files are set aside first and put back
-            // if any move fails, so the folder never mixes artifacts of two runs.
-            let backup = staging + "/previous"
-            try fm.createDirectory(atPath: backup, withIntermediateDirectories: true)
-            var moved: [String] = []
-            var setAside: [String] = []
-            func rollBack() {
-                for n in moved { rename(folder + "/" + n, staging + "/" + n) }
-                for n in setAside { rename(backup + "/" + n, folder + "/" + n) }
-            }
-            for n in names + ["training_metadata.json"] {
-                let target = folder + "/" + n
-                if fm.fileExists(atPath: target) {
-                    guard rename(target, backup + "/" + n) == 0 else {
-                        let reason = String(cString: strerror(errno))
-                        rollBack()
-                        throw ArtifactError(message: "\(target): cannot replace the previous artifact (\(reason)); the previous artifacts are untouched")
-                    }
-                    setAside.append(n)
-                }
-                guard rename(staging + "/" + n, target) == 0 else {
-                    let reason = String(cString: strerror(errno))
-                    rollBack()
-                    throw ArtifactError(message: "\(target): cannot move the new artifact into place (\(reason)); the previous artifacts are untouched")
-                }
-                moved.append(n)
-            }
-            if config.export.tensorboard.enabled {
-                let target = folder + "/tb_projector", old = folder + "/.tb_projector-old-\(getpid())"
-                let hadOld = fm.fileExists(atPath: target)
-                if hadOld { guard rename(target, old) == 0 else { throw InputError("\(target): cannot replace the projector folder") } }
-                guard rename(staging + "/tb_projector", target) == 0 else { throw InputError("\(target): cannot move the projector folder into place") }
-                if hadOld { try? fm.removeItem(atPath: old) }
-            }
-            try? fm.removeItem(atPath: staging)
-        } catch let e as InputError {
-            try? fm.removeItem(atPath: staging)
-            throw ArtifactError(message: e.message)
         } catch let e as ArtifactError {
-            try? fm.removeItem(atPath: staging)
             throw e
         } catch {
-            try? fm.removeItem(atPath: staging)
             throw ArtifactError(message: "\(folder): writing the artifacts failed: \(error); the previous artifacts are untouched")
+        }
+        try commit(staging: staging, into: folder)
+    }
+
+    /// Moves every staged artifact into place. The previous ones are set aside first (also those
+    /// this run does not produce) and put back if any move fails, so the folder never mixes two runs.
+    static func commit(staging: String, into folder: String) throws {
+        let fm = FileManager.default
+        let backup = staging + "/previous"
+        do { try fm.createDirectory(atPath: backup, withIntermediateDirectories: true) } catch {
+            throw ArtifactError(message: "\(backup): cannot create (\(error)); the previous artifacts are untouched")
+        }
+        var moved: [String] = []
+        var setAside: [String] = []
+        func rollBack() {
+            for n in moved.reversed() { rename(folder + "/" + n, staging + "/" + n) }
+            for n in setAside.reversed() { rename(backup + "/" + n, folder + "/" + n) }
+        }
+        for n in artifactNames {
+            let target = folder + "/" + n
+            if fm.fileExists(atPath: target) {
+                guard rename(target, backup + "/" + n) == 0 else {
+                    let reason = String(cString: strerror(errno))
+                    rollBack()
+                    throw ArtifactError(message: "\(target): cannot replace the previous artifact (\(reason)); the previous artifacts are untouched")
+                }
+                setAside.append(n)
+            }
+            guard fm.fileExists(atPath: staging + "/" + n) else { continue }
+            guard rename(staging + "/" + n, target) == 0 else {
+                let reason = String(cString: strerror(errno))
+                rollBack()
+                throw ArtifactError(message: "\(target): cannot move the new artifact into place (\(reason)); the previous artifacts are untouched")
+            }
+            moved.append(n)
         }
     }
 
@@ -220,24 +264,8 @@ public enum TrainingRun {
         return hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }
 
-    static func gitCommit() -> String {
-        if let c = ProcessInfo.processInfo.environment["GIT_COMMIT"], !c.isEmpty { return c }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["git", "rev-parse", "HEAD"]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = Pipe()
-        do {
-            try p.run()
-            p.waitUntilExit()
-            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-            return p.terminationStatus == 0 && !text.isEmpty ? text : "unknown"
-        } catch {
-            return "unknown"
-        }
-    }
+    /// The commit this binary was built from, embedded by the build (see the README).
+    static var gitCommit: String { String(cString: trainer_git_commit()) }
 
     /// Peak resident set size (Linux VmHWM), in bytes.
     public static func peakRSS() -> Int {

@@ -117,9 +117,10 @@ extension WireReader {
         let shard = try u32(), attempt = try u32()
         let (space, dim, M, efc, seed) = try buildParameters()
         let crossK = Int(try u32()), crossEf = Int(try u32())
-        guard (1...4096).contains(crossK), (1...100_000).contains(crossEf) else { throw bad("cross k \(crossK) or ef \(crossEf) out of range") }
+        try within(crossK, RefineLimits.k, "refine k")
+        try within(crossEf, RefineLimits.ef, "refine ef")
         let m = Int(try u32())
-        guard m >= 1, m <= 65_536, m * 8 <= remaining else { throw bad("\(m) shards cannot fit in \(remaining) bytes") }
+        guard ShardLimits.count.contains(m), m * 8 <= remaining else { throw bad("\(m) shards cannot fit in \(remaining) bytes") }
         var shards: [ShippedShard] = []
         for _ in 0..<m {
             let id = try u32()
@@ -148,6 +149,7 @@ extension WireReader {
         for _ in 0..<b {
             let u = try u32()
             let k = Int(try u8())
+            try within(k, RefineLimits.maxShards, "shards per boundary element")
             let ts: [UInt32] = try array(k)
             boundary.append((u, ts))
         }

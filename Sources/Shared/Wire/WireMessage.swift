@@ -225,7 +225,7 @@ public enum WireMessage: Sendable, Equatable {
         let shard = try r.u32(), attempt = try r.u32()
         let (space, dim, M, efc, seed) = try r.buildParameters()
         let batch = Int(try r.u32())
-        guard (1...65_536).contains(batch) else { throw r.bad("batch size \(batch) is outside 1…65536") }
+        try r.within(batch, ParameterLimits.batchSize, "batch size")
         let n = Int(try r.u32())
         // Check the whole shard's size before allocating anything for it.
         let (rowBytes, o1) = dim.multipliedReportingOverflow(by: 4)
@@ -281,6 +281,11 @@ struct WireReader {
 
     func bad(_ reason: String) -> WireError { .malformed(type: name, reason: reason) }
 
+    /// A field checked against its range in the shared limits tables.
+    func within(_ value: Int, _ range: ClosedRange<Int>, _ field: String) throws {
+        guard range.contains(value) else { throw bad("\(field) \(value) is outside \(range.lowerBound)…\(range.upperBound)") }
+    }
+
     private mutating func take(_ n: Int) throws -> Range<Int> {
         guard n >= 0, n <= remaining else { throw bad("needs \(n) more bytes at offset \(pos), \(remaining) remain") }
         defer { pos += n }
@@ -303,9 +308,9 @@ struct WireReader {
         guard s < Space.allCases.count else { throw bad("space code \(s) is unknown") }
         let dim = Int(try u32()), M = Int(try u32()), efc = Int(try u32())
         let seed = try u64()
-        guard (1...65_536).contains(dim) else { throw bad("dimension \(dim) is outside 1…65536") }
-        guard (2...10_000).contains(M) else { throw bad("M \(M) is outside 2…10000") }
-        guard (1...1_000_000).contains(efc) else { throw bad("ef_construction \(efc) is outside 1…1000000") }
+        try within(dim, ParameterLimits.dimension, "dimension")
+        try within(M, ParameterLimits.M, "M")
+        try within(efc, ParameterLimits.efConstruction, "ef_construction")
         return (Space.allCases[s], dim, M, efc, seed)
     }
 
