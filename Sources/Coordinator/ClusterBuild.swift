@@ -131,6 +131,8 @@ public enum ClusterBuild {
             workerCount = w
         }
         defer { local?.stop() }
+        let cleanup = url.hasPrefix("ipc://") ? TerminationCleanup(socketPath: String(url.dropFirst(6)), workerPIDs: local?.pids ?? []) : nil
+        defer { cleanup?.cancel() }
 
         let started = Date()
         let box = ResultBox()

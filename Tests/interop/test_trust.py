@@ -487,3 +487,29 @@ def test_metadata_matches_its_schema(sample):
     meta["unexpected"] = 1
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(meta, schema)
+
+
+# 26. SIGTERM to a local-mode coordinator leaves no ipc:// socket file and no worker behind.
+def test_sigterm_removes_the_ipc_socket(tmp_path):
+    import glob, signal, tempfile, time
+    x = np.random.default_rng(8).standard_normal((60000, 32), dtype=np.float32)
+    np.save(tmp_path / "x.npy", x)
+    exe = os.path.abspath(os.environ.get("TRAINER", os.path.join(ROOT, ".build/release/trainer")))
+    p = subprocess.Popen([exe, "build-index", "--vectors", str(tmp_path / "x.npy"), "--out", str(tmp_path / "i.bin"),
+                          "--workers", "1", "--shards", "2", "--threads", "1"], stderr=subprocess.PIPE, text=True)
+    lines = []
+    for line in p.stderr:
+        lines.append(line)
+        if "local worker started" in line:
+            break
+    workers = [int(l.split("pid=")[1].split()[0]) for l in lines if "local worker started" in l]
+    pattern = os.path.join(tempfile.gettempdir(), f"rct-coordinator-{p.pid}-*.ipc")
+    assert glob.glob(pattern), lines
+    time.sleep(0.5)
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(timeout=20) == 128 + signal.SIGTERM
+    assert not glob.glob(pattern)
+    deadline = time.time() + 5
+    while time.time() < deadline and any(os.path.exists(f"/proc/{w}") and "Z" not in open(f"/proc/{w}/stat").read().split()[2] for w in workers):
+        time.sleep(0.1)
+    assert not any(os.path.exists(f"/proc/{w}") and "Z" not in open(f"/proc/{w}/stat").read().split()[2] for w in workers)
