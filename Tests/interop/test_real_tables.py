@@ -1,0 +1,258 @@
+"""The trainer on real public tables (real_tables.py), each written by pandas, pyarrow and polars:
+`vectorize` against the scikit-learn recipe, `train` then `train --incremental` against the same
+recipe and hnswlib 0.8.0, and the input edge cases of issue 12 on real data."""
+import json
+import math
+
+import hnswlib
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import trainer
+from pipeline_reference import Reference, joined_frame
+from real_tables import (BY_NAME, TABLES, WRITERS, full_config, incremental_edit, subsample, with_changes, write_stage1,
+                         yaml_text)
+
+TOL = 1e-5
+
+
+def stage(folder, table, cfg, writer, df=None):
+    """Writes the table and its config into `folder`; returns the effective config dict."""
+    df = table.load() if df is None else df
+    write_stage1(table, df, folder, writer)
+    full = full_config(table, cfg, folder)
+    (folder / "trainer.yml").write_text(yaml_text(full) + "\n")
+    return full
+
+
+def reference(folder, full):
+    frame = joined_frame(folder / "features.parquet", folder / "item_metadata.json", full["input"]["id_column"])
+    ref = Reference(full)
+    x, w = ref.fit_transform(frame)
+    return ref, frame, x, w
+
+
+def labels_of(folder):
+    return [line.split("\t", 1)[1] for line in (folder / "labels.tsv").read_text().splitlines()]
+
+
+def assert_close(ours, want, what):
+    assert ours.shape == want.shape, (what, ours.shape, want.shape)
+    diff = np.abs(ours.astype(np.float64) - want.astype(np.float64))
+    worst = np.unravel_index(np.argmax(diff), diff.shape) if diff.size else None
+    assert diff.size == 0 or diff.max() <= TOL, f"{what}: max |diff| {diff.max():.3g} at {worst}"
+
+
+def check_vectorize(folder, full):
+    ref, frame, want, w = reference(folder, full)
+    trainer("vectorize", "--config", folder / "trainer.yml")
+    m = folder / "models"
+    assert labels_of(m) == frame[full["input"]["id_column"]].tolist()
+    assert_close(np.load(m / "vectors.npy"), want, "vectors")
+    np.testing.assert_allclose(np.load(m / "item_weights.npy")[:, 0], w, rtol=1e-6, atol=1e-7)
+    return want
+
+
+CASES = [pytest.param(t.name, w, id=f"{t.name}-{w}") for t in TABLES for w in WRITERS]
+
+
+@pytest.mark.parametrize("name,writer", CASES)
+def test_vectorize_matches_scikit_learn(tmp_path, name, writer):
+    table = BY_NAME[name]
+    full = stage(tmp_path, table, table.config, writer)
+    want = check_vectorize(tmp_path, full)
+    assert want.shape[0] == len(table.load()) and want.shape[1] >= 3
+
+
+ITEM11 = "issue 12 item 11: a column in several roles (the target also numeric, a metadata column in two roles) is refused"
+
+
+@pytest.mark.parametrize("name,writer", [pytest.param(t.name, w, id=f"{t.name}-{w}",
+                                                      marks=pytest.mark.xfail(strict=True, reason=ITEM11))
+                                         for t in TABLES for w in WRITERS])
+def test_columns_in_several_roles_match_scikit_learn(tmp_path, name, writer):
+    table = BY_NAME[name]
+    cfg = with_changes(table.config, table.several_roles)
+    full = stage(tmp_path, table, cfg, writer)
+    check_vectorize(tmp_path, full)
+
+
+def _index(folder, dim, space="cosine"):
+    index = hnswlib.Index(space=space, dim=dim)
+    index.load_index(str(folder / "hnsw_index.bin"))
+    index.set_ef(100)
+    return index
+
+
+def _normalised(x):
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-30)
+
+
+def check_index(folder, x, live):
+    """hnswlib loads the index; it holds exactly the live vectors; every live item finds itself."""
+    index = _index(folder, x.shape[1])
+    assert index.element_count == len(x) and index.dim == x.shape[1]
+    live = np.asarray(live)
+    stored = np.asarray(index.get_items(live.tolist()), dtype=np.float32)
+    np.testing.assert_allclose(stored, _normalised(x[live]), atol=1e-6)
+    labels, dist = index.knn_query(x[live], k=min(10, len(live)))
+    # Not every one: with many (near-)duplicate vectors HNSW misses a few, as hnswlib's own build does.
+    assert np.mean(dist[:, 0] <= 1e-5) >= 0.99
+    # Each item is among its own neighbours, or has k others at distance 0 (cosine ties).
+    assert np.mean([l in row or d[-1] <= 1e-5 for l, row, d in zip(live, labels, dist)]) >= 0.99
+    xn = _normalised(x[live])
+    truth = live[np.argsort(-(xn @ xn.T), axis=1, kind="stable")[:, : labels.shape[1]]]
+    sims = (xn @ xn.T)
+    # Recall against exact search, counting ties at the k-th similarity as hits.
+    hits = []
+    for i, row in enumerate(labels):
+        kth = np.sort(sims[i])[-labels.shape[1]]
+        ok = {int(l) for l in live[sims[i] >= kth - 1e-6]}
+        hits.append(np.mean([int(l) in ok for l in row]))
+    assert np.mean(hits) >= 0.97, np.mean(hits)
+    assert truth.shape == labels.shape
+    return labels
+
+
+@pytest.mark.parametrize("name,writer", CASES)
+def test_train_then_incremental(tmp_path, name, writer):
+    table = BY_NAME[name]
+    df = subsample(table, table.load())
+    full = stage(tmp_path, table, table.config, writer, df)
+    id_col = table.id_column
+    ref, frame, want, w = reference(tmp_path, full)
+    trainer("train", "--config", tmp_path / "trainer.yml")
+    m = tmp_path / "models"
+    x0 = np.load(m / "vectors.npy")
+    assert_close(x0, want, "train vectors")
+    ids0 = labels_of(m)
+    assert ids0 == frame[id_col].tolist()
+    check_index(m, x0, list(range(len(x0))))
+
+    edited, removed, changed, added = incremental_edit(table, df)
+    write_stage1(table, edited, tmp_path, writer)
+    frame1 = joined_frame(tmp_path / "features.parquet", tmp_path / "item_metadata.json", id_col)
+    trainer("train", "--config", tmp_path / "trainer.yml", "--incremental")
+    meta = json.loads((m / "training_metadata.json").read_text())
+    assert meta["changes"] == {"added": len(added), "updated": len(changed), "deleted": len(removed)}
+    ids1 = labels_of(m)
+    n0 = len(ids0)
+    assert ids1[:n0] == ids0 and ids1[n0:] == [str(a) for a in added]
+    x1 = np.load(m / "vectors.npy")
+    assert x1.shape == (n0 + len(added), x0.shape[1])
+    state = [line.split("\t") for line in (m / "item_state.tsv").read_text().splitlines()]
+    deleted = {ids1[i] for i, s in enumerate(state) if s[3] == "1"}
+    assert deleted == {str(r) for r in removed}
+    touched = {str(c) for c in changed} | {str(a) for a in added}
+    untouched = [i for i, item in enumerate(ids0) if item not in touched and item not in deleted]
+    assert np.array_equal(x1[untouched], x0[untouched]), "vectors of unchanged items moved"
+    # Changed and new items: the saved pipeline's transform (full-fit encodings, no refit).
+    rows = frame1[frame1[id_col].isin(touched)]
+    want1, w1 = ref.transform(rows)
+    label = {item: i for i, item in enumerate(ids1)}
+    at = [label[item] for item in rows[id_col]]
+    assert_close(x1[at], want1, "incremental vectors")
+    np.testing.assert_allclose(np.load(m / "item_weights.npy")[at, 0], w1, rtol=1e-6, atol=1e-7)
+    live = [i for i, item in enumerate(ids1) if item not in deleted]
+    found = check_index(m, x1, live)
+    dead = [label[str(r)] for r in removed]
+    if dead:
+        idx = _index(m, x1.shape[1])
+        got, _ = idx.knn_query(x1[dead], k=min(10, len(live)))
+        assert not set(got.ravel().tolist()) & set(dead)
+    assert not set(found.ravel().tolist()) & set(dead)
+
+
+# ---- issue 12's known input defects, on real tables ---------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="issue 12 item 3: unsigned Parquet integers are read as signed")
+def test_unsigned_parquet_ids_and_features(tmp_path):
+    """Penguins with uint32 ids above 2^31 (hashed ids are like that) and uint16 / uint8 measurements."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    table = BY_NAME["penguins"]
+    df = table.load()
+    df["penguin_id"] = df["penguin_id"] + 3_000_000_000
+    full = stage(tmp_path, table, table.config, "pyarrow", df)
+    t = pq.read_table(tmp_path / "features.parquet")
+    t = t.set_column(0, "penguin_id", pa.array(df["penguin_id"].to_numpy(), pa.uint32()))
+    for c, kind in (("body_mass_g", pa.uint16()), ("flipper_length_mm", pa.uint8())):
+        values = [None if math.isnan(v) else int(v) for v in df[c]]
+        t = t.set_column(t.schema.get_field_index(c), c, pa.array(values, kind))
+    pq.write_table(t, tmp_path / "features.parquet")
+    check_vectorize(tmp_path, full)
+    assert labels_of(tmp_path / "models")[0] == "3000000001"
+
+
+@pytest.mark.xfail(strict=True, reason="issue 12 item 3: DECIMAL columns are refused under features.numeric")
+def test_decimal_features(tmp_path):
+    """Airports with latitude and longitude stored as DECIMAL(11, 8), as a database export has them."""
+    import decimal
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    table = BY_NAME["airports"]
+    full = stage(tmp_path, table, table.config, "pyarrow")
+    t = pq.read_table(tmp_path / "features.parquet")
+    for c in ("latitude", "longitude"):
+        values = [decimal.Decimal(repr(v)).quantize(decimal.Decimal("1e-8")) for v in t.column(c).to_pylist()]
+        t = t.set_column(t.schema.get_field_index(c), c, pa.array(values, pa.decimal128(11, 8)))
+    pq.write_table(t, tmp_path / "features.parquet")
+    check_vectorize(tmp_path, full)
+
+
+@pytest.mark.xfail(strict=True, reason="issue 12 item 17: integer ids at or above 2^53 in JSON are refused")
+def test_json_ids_above_2_53(tmp_path):
+    """Gapminder with 64-bit integer ids (as database keys often are), in Parquet and JSON."""
+    table = BY_NAME["gapminder"]
+    df = table.load()
+    df["obs"] = (2**53 + 1 + 2 * np.arange(len(df))).astype(np.int64)
+    full = stage(tmp_path, table, table.config, "pyarrow", df)
+    check_vectorize(tmp_path, full)
+    assert labels_of(tmp_path / "models")[0] == str(2**53 + 1)
+
+
+@pytest.mark.xfail(strict=True, reason="issue 12 item 19: JSON NaN (written by Python's json.dump) is refused")
+def test_json_nan_is_missing(tmp_path):
+    """Penguins with `year` and `island` in the metadata written by json.dump, whose missing numbers are NaN."""
+    table = BY_NAME["penguins"]
+    df = table.load()
+    df.loc[df.index % 9 == 0, "year"] = np.nan
+    full = stage(tmp_path, table, table.config, "pyarrow", df)
+    records = df[[table.id_column] + table.metadata].to_dict(orient="records")
+    records = [{k: (int(v) if isinstance(v, (np.integer,)) else v) for k, v in r.items()} for r in records]
+    (tmp_path / "item_metadata.json").write_text(json.dumps(records))   # allow_nan: NaN as a bare token
+    assert "NaN" in (tmp_path / "item_metadata.json").read_text()
+    check_vectorize(tmp_path, full)
+
+
+@pytest.mark.xfail(strict=True, reason="issue 12 item 19: a UTF-8 byte order mark in item_metadata.json is refused")
+def test_json_with_byte_order_mark(tmp_path):
+    """Cars metadata saved with a BOM (Windows tools and pandas' encoding='utf-8-sig' write one)."""
+    table = BY_NAME["cars"]
+    full = stage(tmp_path, table, table.config, "pandas")
+    text = (tmp_path / "item_metadata.json").read_text(encoding="utf-8")
+    (tmp_path / "item_metadata.json").write_text(text, encoding="utf-8-sig")
+    check_vectorize(tmp_path, full)
+
+
+@pytest.mark.xfail(strict=True, reason="issue 12 item 4: incremental runs change the vectors of items whose feature inputs did not change")
+def test_incremental_projector_only_edit_keeps_vectors(tmp_path):
+    """la_riots: editing only `address` (a metadata column no feature uses) of 10 items updates nothing."""
+    table = BY_NAME["la_riots"]
+    cfg = with_changes(table.config, {"export.tensorboard.metadata_columns": ["last_name", "address"]})
+    df = table.load()
+    stage(tmp_path, table, cfg, "pandas", df)
+    trainer("train", "--config", tmp_path / "trainer.yml")
+    m = tmp_path / "models"
+    x0 = np.load(m / "vectors.npy")
+    index0 = (m / "hnsw_index.bin").read_bytes()
+    df.loc[:9, "address"] = df.loc[:9, "address"] + " (corrected)"
+    write_stage1(table, df, tmp_path, "pandas")
+    trainer("train", "--config", tmp_path / "trainer.yml", "--incremental")
+    meta = json.loads((m / "training_metadata.json").read_text())
+    assert meta["changes"] == {"added": 0, "updated": 0, "deleted": 0}
+    assert np.array_equal(np.load(m / "vectors.npy"), x0)
+    assert (m / "hnsw_index.bin").read_bytes() == index0
+    assert "(corrected)" in (m / "tb_projector" / "metadata.tsv").read_text()
