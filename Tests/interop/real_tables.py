@@ -6,6 +6,7 @@ user would write for it. Used by test_real_tables.py and test_config_properties.
 | --- | --- | --- | --- |
 | la_riots | vega_datasets (la-riots.csv) | 63 | integer, derived (row number) |
 | penguins | palmerpenguins (penguins.csv) | 344 | integer, derived (row number) |
+| penguins_raw | palmerpenguins (penguins-raw.csv) | 344 | text, derived (study/species/sample) |
 | cars | vega_datasets (cars.json) | 406 | integer, derived (row number) |
 | seattle_weather | vega_datasets (seattle-weather.csv) | 1,461 | natural text (the date) |
 | gapminder | gapminder (gapminder.csv) | 1,704 | text, derived (country and year) |
@@ -34,6 +35,13 @@ def la_riots():
 def penguins():
     df = pd.read_csv(_file("palmerpenguins", "data", "penguins.csv"))
     df.insert(0, "penguin_id", np.arange(1, len(df) + 1, dtype=np.int64))
+    return df
+
+
+def penguins_raw():
+    df = pd.read_csv(_file("palmerpenguins", "data", "penguins-raw.csv"))
+    sample = df["studyName"] + "/" + df["Species"].str.split().str[0] + "/" + df["Sample Number"].astype(str)
+    df.insert(0, "sample", sample)
     return df
 
 
@@ -117,6 +125,21 @@ TABLES = [
                          "weighting.domain_column": "island", "weighting.domain_weights": {"Dream": 1.5},
                          "features.target_encode": ["sex"], "export.tensorboard.metadata_columns": ["penguin_id", "island"]},
           edit_column="bill_length_mm"),
+    Table("penguins_raw", "palmerpenguins", penguins_raw, "sample", "text (derived)",
+          features=["Culmen Length (mm)", "Culmen Depth (mm)", "Flipper Length (mm)", "Body Mass (g)", "Delta 15 N (o/oo)",
+                    "Delta 13 C (o/oo)", "Sex", "Species", "Clutch Completion"],
+          metadata=["Island", "Stage", "Individual ID", "Date Egg", "Comments", "studyName"],
+          config=_cfg({"numeric": ["Culmen Length (mm)", "Culmen Depth (mm)", "Delta 15 N (o/oo)", "Delta 13 C (o/oo)"],
+                       "onehot": ["Sex", "Clutch Completion", "Island"], "target_encode": ["Species", "Individual ID"],
+                       "target": "Body Mass (g)"},
+                      cleaning={"numeric_missing": "zero", "outliers": "none"}, target_encoding={"smooth": 0.5, "cv": 4},
+                      weighting={"item_weight_column": "Flipper Length (mm)", "domain_column": "Island",
+                                 "domain_weights": {"Biscoe": 2.0}, "sample_weight_fit": False},
+                      metadata_columns=["Individual ID", "Comments", "Date Egg"]),
+          several_roles={"features.numeric": ["Culmen Length (mm)", "Delta 15 N (o/oo)", "Body Mass (g)"],
+                         "weighting.domain_column": "studyName", "weighting.domain_weights": {"PAL0910": 1.5},
+                         "export.tensorboard.metadata_columns": ["studyName", "Comments"]},
+          edit_column="Culmen Depth (mm)", projector_only="Comments"),
     Table("cars", "vega_datasets", cars, "car_id", "integer (derived)",
           features=["Miles_per_Gallon", "Cylinders", "Displacement", "Horsepower", "Weight_in_lbs", "Acceleration", "Origin"],
           metadata=["Name", "Year"],
@@ -301,14 +324,16 @@ def subsample(table, df):
 
 
 def incremental_edit(table, df):
-    """The next version of a table: every 17th row removed, every 11th row's `edit_column` changed,
-    and 12 new rows (copies of existing rows under new ids, one with an unseen category)."""
+    """The next version of a table: every 17th row removed, every 11th row's `edit_column` changed
+    (every other one of them to missing), and 12 new rows (copies of existing rows under new ids,
+    one with an unseen category)."""
     n = len(df)
     keep = df[np.arange(n) % 17 != 5].reset_index(drop=True)
     removed = df[np.arange(n) % 17 == 5][table.id_column].tolist()
     changed_mask = np.arange(len(keep)) % 11 == 3
     col = keep[table.edit_column].astype(float)
-    keep[table.edit_column] = np.where(changed_mask & col.notna(), np.round(col * 1.25 + 1.0, 3), col)
+    new_values = np.where(np.arange(len(keep)) % 22 == 3, np.nan, np.round(col * 1.25 + 1.0, 3))
+    keep[table.edit_column] = np.where(changed_mask & col.notna(), new_values, col)
     changed = keep[changed_mask & col.notna()][table.id_column].tolist()
     new = df.iloc[np.arange(12) * (n // 12)].copy().reset_index(drop=True)
     if table.id_kind.startswith("integer"):
