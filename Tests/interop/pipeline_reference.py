@@ -207,7 +207,8 @@ class Reference:
                 if v is None or (isinstance(v, float) and np.isnan(v)):
                     continue
                 key = _id_text(v) if isinstance(v, (int, float, np.integer, np.floating)) else str(v)
-                b[i] = float(w["domain_weights"].get(key, w["default_domain_weight"]))
+                weights = {str(k): v for k, v in w["domain_weights"].items()}
+                b[i] = float(weights.get(key, w["default_domain_weight"]))
         return np.where(a + b == 0, 0.0, 2 * a * b / np.where(a + b == 0, 1, a + b))
 
     def fit_transform(self, df):

@@ -191,6 +191,25 @@ def test_train_then_incremental(tmp_path, name, writer):
     assert not set(found.ravel().tolist()) & set(dead)
 
 
+@pytest.mark.parametrize("name", [t.name for t in TABLES])
+def test_incremental_with_the_same_rows_changes_nothing(tmp_path, name):
+    """The same rows written again by each writer, then shuffled: nothing added, updated or deleted,
+    and the model's files keep their bytes."""
+    table = BY_NAME[name]
+    df = subsample(table, table.load())
+    stage(tmp_path, table, table.config, "pandas", df)
+    trainer("train", "--config", tmp_path / "trainer.yml")
+    m = tmp_path / "models"
+    before = {f: (m / f).read_bytes() for f in ("vectors.npy", "item_weights.npy", "hnsw_index.bin", "labels.tsv", "item_state.tsv")}
+    shuffled = df.sample(frac=1.0, random_state=7)
+    for writer, rows in (("pandas", df), ("pyarrow", df), ("polars", df), ("polars", shuffled)):
+        write_stage1(table, rows, tmp_path, writer)
+        trainer("train", "--config", tmp_path / "trainer.yml", "--incremental")
+        meta = json.loads((m / "training_metadata.json").read_text())
+        assert meta["changes"] == {"added": 0, "updated": 0, "deleted": 0}, writer
+        assert {f: (m / f).read_bytes() for f in before} == before, writer
+
+
 # ---- issue 12's known input defects, on real tables ---------------------------------------------
 
 
