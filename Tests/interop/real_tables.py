@@ -88,8 +88,11 @@ class Table:
     projector_only: str = ""  # a metadata column that is only a projector column
 
 
-def _cfg(features, weighting=None, onehot=None, target_encoding=None, scaling="standard", cleaning=None, metadata_columns=()):
+def _cfg(features, weighting=None, onehot=None, target_encoding=None, scaling="standard", cleaning=None, index=None,
+         metadata_columns=()):
     cfg = {"seed": 42, "features": features, "scaling": scaling}
+    if index:
+        cfg["index"] = index
     if cleaning:
         cfg["cleaning"] = cleaning
     if onehot:
@@ -148,8 +151,9 @@ TABLES = [
                        "target_encode": ["Name"], "target": "Miles_per_Gallon"},
                       onehot={"min_frequency": 5}, cleaning={"numeric_missing": "mean", "outliers": "iqr", "iqr_k": 3.0},
                       weighting={"item_weight_column": "Weight_in_lbs", "domain_column": "Origin",
-                                 "domain_weights": {"Europe": 1.2, "Japan": 0.9}, "default_domain_weight": 1.0},
-                      metadata_columns=["Name", "Year"]),
+                                 "domain_weights": {"Europe": 1.2, "Japan": 0.9}, "default_domain_weight": 1.0,
+                                 "scale_rows": True},
+                      index={"space": "l2", "M": 12, "ef_construction": 80}, metadata_columns=["Name", "Year"]),
           several_roles={"features.numeric": ["Displacement", "Horsepower", "Weight_in_lbs", "Acceleration", "Miles_per_Gallon"],
                          "features.onehot": ["Origin", "Cylinders"], "weighting.domain_column": "Year",
                          "weighting.domain_weights": {"1982-01-01": 1.5}},
@@ -160,7 +164,8 @@ TABLES = [
           config=_cfg({"numeric": ["precipitation", "temp_max", "temp_min", "wind"], "log_transform": ["precipitation"],
                        "onehot": ["weather"]},
                       weighting={"domain_column": "weather", "domain_weights": {"snow": 3.0, "fog": 2.0}},
-                      scaling="robust", metadata_columns=["date", "weather"]),
+                      scaling="robust", index={"space": "ip", "M": 16, "ef_construction": 100},
+                      metadata_columns=["date", "weather"]),
           several_roles={"features.target_encode": ["weather"], "features.onehot": [], "features.target": "temp_max",
                          "export.tensorboard.metadata_columns": ["weather"]},
           edit_column="wind"),
