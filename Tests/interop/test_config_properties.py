@@ -9,7 +9,7 @@ import pytest
 
 from conftest import trainer
 from pipeline_reference import Reference, joined_frame
-from real_tables import BY_NAME, full_config, write_stage1, yaml_text
+from real_tables import BY_NAME, WRITERS, full_config, write_stage1, yaml_text
 
 TABLE = BY_NAME["penguins"]
 NUMERIC = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "year"]
@@ -126,15 +126,18 @@ def _params():
 
 @pytest.fixture(scope="module")
 def penguins_input(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("penguins")
-    write_stage1(TABLE, TABLE.load(), folder, "pyarrow")
-    frame = joined_frame(folder / "features.parquet", folder / "item_metadata.json", TABLE.id_column)
-    return folder, frame
+    """The table written once by each writer; case i reads writer i mod 3's files."""
+    out = []
+    for writer in WRITERS:
+        folder = tmp_path_factory.mktemp(f"penguins-{writer}")
+        write_stage1(TABLE, TABLE.load(), folder, writer)
+        out.append((folder, joined_frame(folder / "features.parquet", folder / "item_metadata.json", TABLE.id_column)))
+    return out
 
 
 @pytest.mark.parametrize("case", _params())
 def test_random_configuration(penguins_input, tmp_path, case):
-    folder, frame = penguins_input
+    folder, frame = penguins_input[case % len(penguins_input)]
     cfg, error, _ = generate(case)
     full = full_config(TABLE, cfg, folder)
     full["export"]["output_dir"] = str(tmp_path / "models")
