@@ -91,11 +91,9 @@ def test_vectorize_matches_scikit_learn(tmp_path, name, writer):
     assert want.shape[0] == len(table.load()) and want.shape[1] >= 3
 
 
-ITEM11 = "issue 12 item 11: a column in several roles (the target also numeric, a metadata column in two roles) is refused"
 
 
-@pytest.mark.parametrize("name,writer", [pytest.param(t.name, w, id=f"{t.name}-{w}",
-                                                      marks=pytest.mark.xfail(strict=True, reason=ITEM11))
+@pytest.mark.parametrize("name,writer", [pytest.param(t.name, w, id=f"{t.name}-{w}")
                                          for t in TABLES for w in WRITERS])
 def test_columns_in_several_roles_match_scikit_learn(tmp_path, name, writer):
     table = BY_NAME[name]
@@ -215,7 +213,6 @@ def test_incremental_with_the_same_rows_changes_nothing(tmp_path, name):
 # ---- issue 12's known input defects, on real tables ---------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 3: unsigned Parquet integers are read as signed")
 def test_unsigned_parquet_ids_and_features(tmp_path):
     """Penguins with uint32 ids above 2^31 (hashed ids are like that) and uint16 / uint8 measurements."""
     import pyarrow as pa
@@ -234,7 +231,6 @@ def test_unsigned_parquet_ids_and_features(tmp_path):
     assert labels_of(tmp_path / "models")[0] == "3000000001"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 3: DECIMAL columns are refused under features.numeric")
 def test_decimal_features(tmp_path):
     """Airports with latitude and longitude stored as DECIMAL(11, 8), as a database export has them."""
     import decimal
@@ -250,7 +246,6 @@ def test_decimal_features(tmp_path):
     check_vectorize(tmp_path, full)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 17: integer ids at or above 2^53 in JSON are refused")
 def test_json_ids_above_2_53(tmp_path):
     """Gapminder with 64-bit integer ids (as database keys often are), in Parquet and JSON."""
     table = BY_NAME["gapminder"]
@@ -261,7 +256,6 @@ def test_json_ids_above_2_53(tmp_path):
     assert labels_of(tmp_path / "models")[0] == str(2**53 + 1)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 19: JSON NaN (written by Python's json.dump) is refused")
 def test_json_nan_is_missing(tmp_path):
     """Penguins with `year` and `island` in the metadata written by json.dump, whose missing numbers are NaN."""
     table = BY_NAME["penguins"]
@@ -275,7 +269,6 @@ def test_json_nan_is_missing(tmp_path):
     check_vectorize(tmp_path, full)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 19: a UTF-8 byte order mark in item_metadata.json is refused")
 def test_json_with_byte_order_mark(tmp_path):
     """Cars metadata saved with a BOM (Windows tools and pandas' encoding='utf-8-sig' write one)."""
     table = BY_NAME["cars"]
@@ -285,7 +278,6 @@ def test_json_with_byte_order_mark(tmp_path):
     check_vectorize(tmp_path, full)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 4: incremental runs change the vectors of items whose feature inputs did not change")
 @pytest.mark.parametrize("change", ["edit-projector-column", "reconfigure-projector"])
 def test_incremental_projector_only_change_keeps_vectors(tmp_path, change):
     """la_riots: editing only `address` (a projector column no feature uses) of 10 items, or choosing
@@ -312,8 +304,6 @@ def test_incremental_projector_only_change_keeps_vectors(tmp_path, change):
     assert "(corrected)" in projector if change == "edit-projector-column" else projector.startswith("first_name\tdeath_date\t")
 
 
-@pytest.mark.xfail(strict=True, reason="defect found with this corpus (not yet an item of issue 12): after train --incremental, "
-                                       "tb_projector/vectors.tsv holds the re-transformed vectors of every item, not the model's")
 @pytest.mark.parametrize("name", ["gapminder"])
 def test_projector_after_incremental_shows_the_model(tmp_path, name):
     table = BY_NAME[name]
@@ -339,7 +329,6 @@ FIXED_BYTES = ("defect found with this corpus (same cause as issue 12 item 3's D
                "logical numbers reach the catalog as raw bytes")
 
 
-@pytest.mark.xfail(strict=True, reason=FIXED_BYTES + "; FLOAT16 under features.numeric is refused as text")
 def test_float16_features(tmp_path):
     """Penguins with bill_depth_mm stored as float16 (pyarrow's pa.float16(), polars' Float16)."""
     import pyarrow as pa
@@ -353,7 +342,6 @@ def test_float16_features(tmp_path):
     check_vectorize(tmp_path, full)
 
 
-@pytest.mark.xfail(strict=True, reason=FIXED_BYTES + "; DECIMAL and FLOAT16 projector columns are written to metadata.tsv as raw bytes")
 def test_decimal_and_float16_projector_columns(tmp_path):
     """Airports with latitude as DECIMAL(11, 8) and longitude as float16, both projector metadata columns."""
     import decimal
@@ -376,8 +364,6 @@ def test_decimal_and_float16_projector_columns(tmp_path):
     assert first[:3] == ["00M", str(lat[0]), repr(float(lon[0]))], first
 
 
-@pytest.mark.xfail(strict=True, reason="defect found with this corpus: a DATE id column becomes day counts ('15340' for "
-                                       "2012-01-01) in labels.tsv and the join, while `trainer parquet cat` prints the date")
 def test_date_ids(tmp_path):
     """Seattle weather keyed by its date stored as a Parquet DATE; the metadata has the ISO dates."""
     import pyarrow as pa

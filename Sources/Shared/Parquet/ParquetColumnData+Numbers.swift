@@ -59,10 +59,23 @@ extension ParquetColumnData {
     /// text; nil for other kinds.
     public func idText(_ i: Int) -> String? {
         switch values {
-        case .int32(let v): return isUnsigned ? String(UInt32(bitPattern: v[i])) : String(v[i])
-        case .int64(let v): return isUnsigned ? String(UInt64(bitPattern: v[i])) : String(v[i])
+        case .int32(let v): return temporalText(Int64(v[i])) ?? (isUnsigned ? String(UInt32(bitPattern: v[i])) : String(v[i]))
+        case .int64(let v):
+            if descriptor.physicalType == .int96 { return ParquetJSON.timestamp(v[i], unit: .nanos) }
+            return temporalText(v[i]) ?? (isUnsigned ? String(UInt64(bitPattern: v[i])) : String(v[i]))
         case .bytes(let b): return b.string(i)
         case .dictionary(let codes, let values): return values.string(Int(codes[i]))
+        default: return nil
+        }
+    }
+
+    /// Dates, times and timestamps as `trainer parquet cat` prints them (ISO 8601), not as day or
+    /// tick counts.
+    private func temporalText(_ v: Int64) -> String? {
+        switch descriptor.logicalType {
+        case .date?: return ParquetJSON.date(days: v)
+        case .timestamp(_, let unit)?: return ParquetJSON.timestamp(v, unit: unit)
+        case .time(_, let unit)?: return ParquetJSON.timeOfDay(v, unit: unit)
         default: return nil
         }
     }

@@ -61,11 +61,13 @@ extension TrainingRun {
         var newRows: [Int] = []
         var updated = 0, deleted = 0
         var present = [Bool](repeating: false, count: state.ids.count)
+        var rowLabel = [Int](repeating: -1, count: catalog.count)
         for r in 0..<catalog.count {
             guard let label = labelOf[ItemKey(catalog.ids[r])] else {
                 newRows.append(r)
                 continue
             }
+            rowLabel[r] = label
             present[label] = true
             let row = Array(fresh[(r * d)..<((r + 1) * d)])
             if state.fingerprints[label] != fingerprints[r] || state.deleted[label] {
@@ -89,7 +91,8 @@ extension TrainingRun {
             try index.resize(capacity: max(index.capacity, first + newRows.count))
             var rows: [Float] = []
             rows.reserveCapacity(newRows.count * d)
-            for r in newRows {
+            for (k, r) in newRows.enumerated() {
+                rowLabel[r] = first + k
                 rows += fresh[(r * d)..<((r + 1) * d)]
                 state.ids.append(catalog.ids[r])
                 state.fingerprints.append(fingerprints[r])
@@ -106,7 +109,13 @@ extension TrainingRun {
         logger.info("incremental update", metadata: changes.mapValues { "\($0)" })
         // Items kept although gone from the input (delete_missing: false) stay in the projector, with
         // their saved vectors and missing metadata.
-        var shown = (catalog: catalog, vectors: fresh, weights: freshWeights)
+        // The projector shows the model's vectors: unchanged items keep their cross-fitted ones.
+        var shown = (catalog: catalog, vectors: [Float](), weights: [Double]())
+        shown.vectors.reserveCapacity(catalog.count * d)
+        for label in rowLabel {
+            shown.vectors += vectors[(label * d)..<((label + 1) * d)]
+            shown.weights.append(weights[label])
+        }
         let kept = present.indices.filter { !present[$0] && !state.deleted[$0] }
         if !kept.isEmpty {
             shown.catalog.ids += kept.map { state.ids[$0] }
