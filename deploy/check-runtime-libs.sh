@@ -18,9 +18,11 @@ needed=$(ldd "$bin" | awk '/=>/ {print $3} /^\s*\/lib/ {print $1}' | while read 
     echo "${pkg:-UNKNOWN:$lib}"
 done | sort -u | grep -vxF -f <(tr ' ' '\n' <<<"$base") || true)
 
-# Package names (before '=') on the apt-get install lines of the runtime stage.
+# Package names (without any =version) on the apt-get install lines of the runtime stage: the words
+# after `install` up to the `&&` that ends the command, options left out.
 installed=$(awk '/^FROM .* AS runtime/ {rt=1; next} /^FROM / {rt=0} rt' "$dockerfile" \
-    | sed -n '/apt-get install/,/rm -rf/p' | tr ' \\' '\n\n' | grep '=' | grep -v '^-' | cut -d= -f1 | sort -u)
+    | sed -n '/apt-get install/,/&&/p' | tr ' \\' '\n\n' \
+    | awk '/^&&/ && on {exit} on && /^[a-z0-9]/ {print} $0 == "install" {on=1}' | cut -d= -f1 | sort -u)
 
 missing=$(comm -23 <(echo "$needed") <(echo "$installed"))
 unneeded=$(comm -13 <(echo "$needed") <(echo "$installed"))
