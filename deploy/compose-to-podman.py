@@ -2,12 +2,17 @@
 """Turns one service of deploy/compose.yaml into the arguments of `podman run`, so the container check
 runs the containers exactly as the compose file describes them (no compose tool needed).
 
-usage: compose-to-podman.py COMPOSE_FILE SERVICE --container NAME [--secrets-dir DIR]
+usage: compose-to-podman.py -f COMPOSE_FILE [-f OVERRIDE_FILE …] SERVICE --container NAME
+                            [--secrets-dir DIR] [--restart POLICY]
 
 Prints one argument per line (NUL-free, none contains a newline): everything after `podman run`,
 image and command included. The project's network is `<name>_default` with the service name as
 its alias; named volumes are `<name>_<volume>`; a file secret is bind-mounted read-only at
 /run/secrets/<secret>, from --secrets-dir when given (else the file the compose file names).
+Later files are merged over earlier ones as `docker compose -f A -f B` does for these keys:
+mappings merge, `volumes`, `tmpfs`, `cap_drop`, `security_opt` and `secrets` lists add up,
+anything else is replaced. --restart replaces the service's restart policy (for a container that
+must exit once, such as the check's worker with a wrong token).
 Any key it does not translate is an error: a compose file that says more than this script knows
 must not pass the check silently.
 """
@@ -36,21 +41,40 @@ def as_list(value, key):
     return value
 
 
+LIST_KEYS = {"volumes", "tmpfs", "cap_drop", "security_opt", "secrets"}
+
+
+def merge(base, over, key=None):
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = merge(base[k], v, k) if k in base else v
+        return out
+    if key in LIST_KEYS and isinstance(base, list) and isinstance(over, list):
+        return base + [v for v in over if v not in base]
+    return over
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("compose")
+    ap.add_argument("-f", dest="files", action="append", required=True, help="compose file (repeatable)")
     ap.add_argument("service")
     ap.add_argument("--container", required=True, help="container name")
     ap.add_argument("--secrets-dir", help="folder holding each file secret under its secret name")
+    ap.add_argument("--restart", help="restart policy replacing the service's")
     a = ap.parse_args()
+    a.compose = a.files[0]
 
-    try:
-        with open(a.compose, encoding="utf-8") as f:
-            doc = yaml.safe_load(f)
-    except (OSError, yaml.YAMLError) as e:
-        fail(f"{a.compose}: {e}")
-    if not isinstance(doc, dict):
-        fail(f"{a.compose}: not a mapping")
+    doc = None
+    for path in a.files:
+        try:
+            with open(path, encoding="utf-8") as f:
+                part = yaml.safe_load(f)
+        except (OSError, yaml.YAMLError) as e:
+            fail(f"{path}: {e}")
+        if not isinstance(part, dict):
+            fail(f"{path}: not a mapping")
+        doc = part if doc is None else merge(doc, part)
     unknown = {k for k in doc if not k.startswith("x-")} - TOP_KEYS
     if unknown:
         fail(f"{a.compose}: top-level keys not translated: {sorted(unknown)}")
@@ -74,8 +98,9 @@ def main():
         args += ["--security-opt", s]
     for p in as_list(svc.get("expose", []), "expose"):
         args += ["--expose", str(p)]
-    if "restart" in svc:
-        args += ["--restart", svc["restart"]]
+    restart = a.restart or svc.get("restart")
+    if restart:
+        args += ["--restart", restart]
     declared_volumes = doc.get("volumes") or {}
     for v in as_list(svc.get("volumes", []), "volumes"):
         if not isinstance(v, str) or ":" not in v:

@@ -16,7 +16,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:?usage: $0 BINARY}
-[ -x "$bin" ] || { echo "container-check: $bin is not an executable" >&2; exit 2; }
+[ -f "$bin" ] && [ -x "$bin" ] || { echo "container-check: $bin is not an executable file" >&2; exit 2; }
+bin=$(readlink -f "$bin")
 
 root=$PWD
 work=$root/.build-container
@@ -81,7 +82,7 @@ step "image"
 rm -rf "$work/build-context"
 mkdir -p "$work/build-context/out"
 cp "$bin" "$work/build-context/out/trainer"
-pm build --format docker --build-context build="$work/build-context" -f deploy/Dockerfile -t "$image" . 2>&1 | tail -n 5
+pm build --build-context build="$work/build-context" -f deploy/Dockerfile -t "$image" . 2>&1 | tail -n 5
 
 # --- 1. one container: the image's default command on the bundled sample -----------------------------
 step "1. one container: the default command"
@@ -111,3 +112,91 @@ hits = sum(int(labels[i][0] == i) for i in range(50))
 assert hits >= 48, f"only {hits} of 50 rows find themselves first"
 print(f"hnswlib loaded {index.get_current_count()} x {x.shape[1]} ({space}); {hits}/50 rows find themselves first")
 PY
+
+# --- 2. a cluster as deploy/compose.yaml describes it -------------------------------------------------
+# Waits until the container's output matches a pattern; fails if it stops first or time runs out.
+wait_log() { # CONTAINER PATTERN SECONDS
+    local end=$((SECONDS + $3))
+    while ! pm logs "$1" 2>&1 | grep -qE "$2"; do
+        [ "$(pm inspect -f '{{.State.Running}}' "$1")" = true ] || { pm logs "$1" 2>&1 | tail -n 20; fail "$1 stopped before logging /$2/"; }
+        [ $SECONDS -lt $end ] || { pm logs "$1" 2>&1 | tail -n 20; fail "$1 did not log /$2/ within $3 s"; }
+        sleep 0.2
+    done
+}
+compose_args() { "$yamlpython" deploy/compose-to-podman.py -f deploy/compose.yaml -f "$cluster/compose.override.yaml" "$@"; }
+# Starts a compose service as a container of this check: `podman run -d` with the translated arguments.
+start() { # SERVICE CONTAINER [translator options]
+    local svc=$1 name=$2; shift 2
+    local -a args
+    mapfile -t args < <(compose_args "$svc" --container "$name" --secrets-dir "$cluster/secrets" "$@")
+    [ ${#args[@]} -gt 0 ] || fail "deploy/compose-to-podman.py gave nothing for $svc"
+    pm run -d --label "$label" "${args[@]}" > /dev/null
+}
+
+step "2. a cluster as deploy/compose.yaml describes it"
+cluster=$run/cluster
+mkdir -p "$cluster/secrets" "$cluster/bad-secrets"
+# A 50,000-item catalog, so that every shard job lasts long enough to kill a worker in the middle of
+# one; mounted over the image's sample, as a user mounts a catalog.
+"$bin" synth --items 50000 --seed 7 --out "$cluster/catalog" > /dev/null
+cat > "$cluster/compose.override.yaml" <<YAML
+services:
+  coordinator:
+    volumes: ["$cluster/catalog:/app/data/sample:ro"]
+YAML
+openssl rand -hex 32 > "$cluster/secrets/cluster_token"
+openssl rand -hex 32 > "$cluster/bad-secrets/cluster_token"
+chown 10001:10001 "$cluster/secrets/cluster_token" "$cluster/bad-secrets/cluster_token"
+chmod 0400 "$cluster/secrets/cluster_token" "$cluster/bad-secrets/cluster_token"
+project=$("$yamlpython" -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["name"])' deploy/compose.yaml)
+pm network create --label "$label" "${project}_default" > /dev/null 2>&1
+for v in models logs; do pm volume create --label "$label" "${project}_$v" > /dev/null; done
+
+coord=$project-coordinator-1
+start coordinator "$coord"
+wait_log "$coord" "coordinator listening" 120
+echo "coordinator listening"
+
+# A worker holding another token: refused at the handshake, exits 2, never leased a job.
+bad=$project-worker-badtoken
+start worker "$bad" --secrets-dir "$cluster/bad-secrets" --restart no
+bad_status=$(pm wait "$bad")
+bad_host=$(pm inspect -f '{{.Config.Hostname}}' "$bad")
+pm logs "$bad" 2>&1 | tail -n 2
+[ "$bad_status" = 2 ] || fail "the worker with a wrong token exited with $bad_status, not 2"
+pm logs "$coord" 2>&1 | grep -q "worker failed authentication" || fail "the coordinator did not log the failed authentication"
+
+# worker 1 alone, killed while it holds a job; then worker 2.
+w1=$project-worker-1
+w2=$project-worker-2
+start worker "$w1"
+w1_host=$(pm inspect -f '{{.Config.Hostname}}' "$w1")
+wait_log "$coord" "job leased .*worker=$w1_host-" 120
+pm kill "$w1" > /dev/null
+echo "killed $w1 while it held a job"
+start worker "$w2"
+coord_status=$(pm wait "$coord")
+pm logs "$coord" > "$cluster/coordinator.log" 2>&1
+tail -n 3 "$cluster/coordinator.log"
+[ "$coord_status" = 0 ] || fail "the coordinator exited with $coord_status"
+grep "worker disconnected mid-job" "$cluster/coordinator.log" | grep -q "worker=$w1_host-" \
+    || fail "the coordinator did not see $w1 die in the middle of a job"
+! grep -E "job leased|refinement leased|shard done" "$cluster/coordinator.log" | grep -q "$bad_host-" \
+    || fail "the worker with a wrong token got a job"
+echo "the worker with a wrong token got no job; the killed worker's job went to another"
+
+# The same build on this host, with the same binary, config and catalog: `trainer train --shards 8`
+# in local mode (two worker processes).
+ref=$cluster/reference
+mkdir -p "$ref/config" "$ref/data"
+cp config/trainer.yml "$ref/config/trainer.yml"
+ln -s "$cluster/catalog" "$ref/data/sample"
+shards=$(compose_args coordinator --container x --secrets-dir "$cluster/secrets" | sed -n '/^--shards$/{n;p;}')
+(cd "$ref" && "$bin" train --config config/trainer.yml --workers 2 --shards "$shards" > stdout 2> stderr) \
+    || { tail -n 20 "$ref/stderr"; fail "the local reference build failed"; }
+models=$(pm volume inspect -f '{{.Mountpoint}}' "${project}_models")
+for f in hnsw_index.bin vectors.npy labels.tsv; do
+    cmp "$models/$f" "$ref/models/$f" || fail "$f of the cluster differs from the local build's"
+done
+sha256sum "$models/hnsw_index.bin" "$ref/models/hnsw_index.bin" | sed "s|$root/||"
+echo "cluster index (3 containers, one killed mid-job) = local build: byte-identical"
