@@ -200,3 +200,72 @@ for f in hnsw_index.bin vectors.npy labels.tsv; do
 done
 sha256sum "$models/hnsw_index.bin" "$ref/models/hnsw_index.bin" | sed "s|$root/||"
 echo "cluster index (3 containers, one killed mid-job) = local build: byte-identical"
+
+# --- 3. the Kubernetes manifests under podman kube play ------------------------------------------------
+step "3. deploy/k8s/ under podman kube play"
+k8s=$run/k8s
+mkdir -p "$k8s"
+tok() { "$yamlpython" deploy/k8s-to-podman.py --image "$image" --label "$label" --token-file "$k8s/token" "$@"; }
+openssl rand -hex 32 > "$k8s/token"
+chown 10001:10001 "$k8s/token"
+chmod 0400 "$k8s/token"
+tok passthrough deploy/k8s/volumes.yaml > "$k8s/volumes.yaml"
+tok passthrough deploy/k8s/configmap.yaml > "$k8s/configmap.yaml"
+{ cat "$k8s/configmap.yaml"; echo ---; tok pod deploy/k8s/coordinator.yaml trainer-coordinator; } > "$k8s/coordinator.yaml"
+{ cat "$k8s/configmap.yaml"
+  for i in 0 1; do echo ---; tok pod deploy/k8s/workers.yaml "trainer-workers-$i"; done; } > "$k8s/workers.yaml"
+pm network create --label "$label" routing-trainer-k8s > /dev/null 2>&1
+pm kube play "$k8s/volumes.yaml" > /dev/null
+# The catalog PVC holds step 2's 50,000-item catalog, where the ConfigMap's trainer.yml looks for
+# it: a build long enough for both worker pods to join.
+tar -C "$cluster/catalog" -cf "$k8s/catalog.tar" features.parquet item_metadata.json
+pm volume import trainer-data "$k8s/catalog.tar"
+# The workers first: they retry until the coordinator listens (as pods do while the Service has no
+# ready endpoint), so both join the build.
+pm kube play --network routing-trainer-k8s "$k8s/workers.yaml" > /dev/null
+pm kube play --network routing-trainer-k8s "$k8s/coordinator.yaml" > /dev/null
+kc=trainer-coordinator-coordinator
+kc_status=$(timeout 240 podman --runtime runc wait "$kc") || fail "the coordinator pod did not finish within 240 s"
+pm logs "$kc" > "$k8s/coordinator.log" 2>&1
+tail -n 3 "$k8s/coordinator.log"
+[ "$kc_status" = 0 ] || fail "the coordinator pod exited with $kc_status"
+for i in 0 1; do
+    ws=$(timeout 60 podman --runtime runc wait "trainer-workers-$i-worker") || fail "worker pod $i did not stop"
+    [ "$ws" = 0 ] || fail "worker pod $i exited with $ws"
+    grep "worker joined" "$k8s/coordinator.log" | grep -q "worker=trainer-workers-$i-" \
+        || fail "worker pod $i never joined the coordinator"
+done
+kmodels=$(pm volume inspect -f '{{.Mountpoint}}' trainer-models)
+"$python" - "$kmodels" <<'PY' || fail "hnswlib could not load the Kubernetes build's index"
+import sys
+import hnswlib, numpy as np
+x = np.load(f"{sys.argv[1]}/vectors.npy")
+index = hnswlib.Index(space="cosine", dim=x.shape[1])
+index.load_index(f"{sys.argv[1]}/hnsw_index.bin")
+index.set_ef(100)
+labels, _ = index.knn_query(x[:50], k=10)
+assert index.get_current_count() == x.shape[0] == 50000, (index.get_current_count(), x.shape)
+hits = sum(int(labels[i][0] == i) for i in range(50))
+assert hits >= 48, f"only {hits} of 50 rows find themselves first"
+print(f"hnswlib loaded the pods' index: {x.shape[0]} x {x.shape[1]}")
+PY
+echo "coordinator and two worker pods from deploy/k8s/ built the index"
+
+# --- 4. the image: size and packages ------------------------------------------------------------------
+step "4. the image's size and packages"
+packages() { pm run --rm --label "$label" --entrypoint dpkg-query "$1" -W -f '${Package}\t${Version}\n' | sort; }
+packages "$base" > "$run/base-packages.tsv"
+packages "$image" > "$run/image-packages.tsv"
+deploy/check-runtime-libs.sh --list deploy/Dockerfile > "$run/runtime-list.txt"
+mib() { pm image inspect -f '{{.Size}}' "$1" | awk '{printf "%.1f MiB", $1 / 1048576}'; }
+echo "image $image: $(mib "$image") (base $base: $(mib "$base"))"
+echo "packages added to the base (name, version):"
+added=$(comm -13 <(cut -f1 "$run/base-packages.tsv") <(cut -f1 "$run/image-packages.tsv"))
+for p in $added; do grep -P "^\Q$p\E\t" "$run/image-packages.tsv" | sed 's/^/  /'; done
+echo "all $(wc -l < "$run/image-packages.tsv") packages of the image: $run/image-packages.tsv" | sed "s|$root/||"
+extra=$(comm -23 <(echo "$added") <(sort "$run/runtime-list.txt"))
+[ -z "$extra" ] || fail "the image installs packages beyond the runtime list: $(echo $extra)"
+absent=$(comm -23 <(sort "$run/runtime-list.txt") <(cut -f1 "$run/image-packages.tsv"))
+[ -z "$absent" ] || fail "packages of the runtime list missing from the image: $(echo $absent)"
+echo "nothing installed beyond the runtime list"
+echo "container check: OK (${SECONDS}s)"
