@@ -220,17 +220,19 @@ pm kube play "$k8s/volumes.yaml" > /dev/null
 # it: a build long enough for both worker pods to join.
 tar -C "$cluster/catalog" -cf "$k8s/catalog.tar" features.parquet item_metadata.json
 pm volume import trainer-data "$k8s/catalog.tar"
-# The workers first: they retry until the coordinator listens (as pods do while the Service has no
-# ready endpoint), so both join the build.
-pm kube play --network routing-trainer-k8s "$k8s/workers.yaml" > /dev/null
+# The workers once the coordinator listens (as the Service's readiness probe would have it): the
+# build of 50,000 items then outlasts their joining.
 pm kube play --network routing-trainer-k8s "$k8s/coordinator.yaml" > /dev/null
 kc=trainer-coordinator-coordinator
+wait_log "$kc" "coordinator listening" 120
+pm kube play --network routing-trainer-k8s "$k8s/workers.yaml" > /dev/null
 kc_status=$(timeout 240 podman --runtime runc wait "$kc") || fail "the coordinator pod did not finish within 240 s"
 pm logs "$kc" > "$k8s/coordinator.log" 2>&1
 tail -n 3 "$k8s/coordinator.log"
 [ "$kc_status" = 0 ] || fail "the coordinator pod exited with $kc_status"
 for i in 0 1; do
-    ws=$(timeout 60 podman --runtime runc wait "trainer-workers-$i-worker") || fail "worker pod $i did not stop"
+    ws=$(timeout 60 podman --runtime runc wait "trainer-workers-$i-worker") \
+        || { pm logs "trainer-workers-$i-worker" 2>&1 | tail -n 5; fail "worker pod $i did not stop"; }
     [ "$ws" = 0 ] || fail "worker pod $i exited with $ws"
     grep "worker joined" "$k8s/coordinator.log" | grep -q "worker=trainer-workers-$i-" \
         || fail "worker pod $i never joined the coordinator"
