@@ -10,8 +10,9 @@ VENV := .venv
 DEPLOY_VENV := .venv-deploy
 APT_PACKAGES := build-essential pkg-config python3-venv libsnappy-dev libzstd-dev zlib1g-dev liblz4-dev libbrotli-dev libnng-dev openssl iproute2
 TRAINER := .build/release/trainer
+STATIC_TRAINER := .build-static/release/trainer
 
-.PHONY: run test deps apt venv build commit-info unit-test interop deploy-check bench bench-cluster clean
+.PHONY: run test deps apt venv build commit-info static-build unit-test interop deploy-check container-check bench bench-cluster clean
 
 run: build
 	$(TRAINER) train --config config/trainer.yml
@@ -20,6 +21,7 @@ test: build venv
 	@$(MAKE) --no-print-directory unit-test
 	$(MAKE) --no-print-directory interop
 	$(MAKE) --no-print-directory deploy-check
+	$(MAKE) --no-print-directory container-check
 
 deps: apt venv
 
@@ -49,15 +51,24 @@ $(DEPLOY_VENV)/.installed: requirements-deploy.txt
 	$(DEPLOY_VENV)/bin/pip install -q -r requirements-deploy.txt
 	touch $@
 
-# Stands in for building the image (no container engine here): the runtime stage's libraries
-# against the static-stdlib binary's ldd, hadolint, kubernetes-validate and checkov.
-deploy-check: apt commit-info $(DEPLOY_VENV)/.installed
+# The release binary the image ships: the Swift standard library linked in, so the runtime stage
+# needs no toolchain.
+static-build: apt commit-info
 	$(SWIFT) build -c release --static-swift-stdlib --product trainer --scratch-path .build-static
-	deploy/check-runtime-libs.sh .build-static/release/trainer deploy/Dockerfile
-	deploy/test-check-runtime-libs.sh .build-static/release/trainer
+
+# Static checks of deploy/: the runtime stage's libraries against the static-stdlib binary's ldd,
+# hadolint, kubernetes-validate, and checkov (Dockerfile, manifests, and no secret committed).
+deploy-check: static-build $(DEPLOY_VENV)/.installed
+	deploy/check-runtime-libs.sh $(STATIC_TRAINER) deploy/Dockerfile
+	deploy/test-check-runtime-libs.sh $(STATIC_TRAINER)
 	$(DEPLOY_VENV)/bin/hadolint deploy/Dockerfile
 	$(DEPLOY_VENV)/bin/kubernetes-validate --strict --quiet deploy/k8s/*.yaml
-	$(DEPLOY_VENV)/bin/checkov -d deploy --framework dockerfile,kubernetes --quiet --compact --skip-download
+	$(DEPLOY_VENV)/bin/checkov -d deploy --framework dockerfile,kubernetes,secrets --quiet --compact --skip-download
+
+# Builds the image with podman and runs it: one container, a compose cluster, the Kubernetes
+# manifests under `podman kube play` (deploy/container-check.sh; docs/deploy.md).
+container-check: static-build venv $(DEPLOY_VENV)/.installed
+	deploy/container-check.sh $(STATIC_TRAINER)
 
 # The commit the binary reports in training_metadata.json: $(GIT_COMMIT) when set (a build outside
 # a git checkout), else this checkout's HEAD, with -dirty when it has uncommitted changes. The file
