@@ -197,9 +197,17 @@ final class JobServer: @unchecked Sendable {
     }
 
     private func refuse(_ pipe: UInt32, _ reason: String) -> Reply {
-        let name = state.withLock { st in
+        let (name, greeted) = state.withLock { st in
             st.rejected += 1
-            return st.peers[pipe]?.name ?? "unauthenticated peer"
+            return (st.peers[pipe]?.name ?? "unauthenticated peer", st.peers[pipe] != nil)
+        }
+        if !greeted && reason.hasSuffix("before authentication") {
+            // A request on a connection that never said HELLO: a worker's socket resending what it
+            // sent to the coordinator before this one started (--resume). Expected; the worker
+            // reconnects and authenticates.
+            logger.info("message from before this coordinator started; connection closed so the worker authenticates",
+                        metadata: ["pipe": "\(pipe)", "message": "\(reason.prefix { $0 != " " })"])
+            return .close
         }
         logger.warning("message rejected; connection closed", metadata: ["peer": "\(name)", "pipe": "\(pipe)", "reason": "\(reason)"])
         return .close
