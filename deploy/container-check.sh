@@ -40,21 +40,38 @@ if [ -n "$missing" ]; then
     $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing
 fi
 
-# --- clean-up: only the podman objects this script labels, and its own folder's run files -----------
+# --- clean-up: only the podman objects this script labels or recorded, and its own run files ---------
+# Containers go with their anonymous volumes (the image declares /app/models and /app/logs volumes).
+# `podman kube play` makes volumes it cannot label (a ConfigMap's, an emptyDir's): kube_play records
+# the ones that did not exist before it in $work/kube-volumes.txt, and only those are removed.
 cleanup() {
-    local ids
+    local ids pod v
+    for pod in $(pm pod ps -q --filter "label=$label" 2>/dev/null); do
+        ids=$(pm ps -a --filter "pod=$pod" --format '{{.ID}} {{.IsInfra}}' | awk '$2 == "false" {print $1}')
+        [ -z "$ids" ] || pm rm -f -v -t 0 $ids > /dev/null 2>&1 || true
+        pm pod rm -f "$pod" > /dev/null 2>&1 || true
+    done
     ids=$(pm ps -a -q --filter "label=$label" 2>/dev/null || true)
-    [ -z "$ids" ] || pm rm -f -t 0 $ids >/dev/null 2>&1 || true
-    ids=$(pm pod ps -q --filter "label=$label" 2>/dev/null || true)
-    [ -z "$ids" ] || pm pod rm -f $ids >/dev/null 2>&1 || true
+    [ -z "$ids" ] || pm rm -f -v -t 0 $ids > /dev/null 2>&1 || true
+    if [ -f "$work/kube-volumes.txt" ]; then
+        while read -r v; do pm volume rm -f "$v" > /dev/null 2>&1 || true; done < "$work/kube-volumes.txt"
+        rm -f "$work/kube-volumes.txt"
+    fi
     ids=$(pm volume ls -q --filter "label=$label" 2>/dev/null || true)
-    [ -z "$ids" ] || pm volume rm -f $ids >/dev/null 2>&1 || true
+    [ -z "$ids" ] || pm volume rm -f $ids > /dev/null 2>&1 || true
     ids=$(pm network ls -q --filter "label=$label" 2>/dev/null || true)
-    [ -z "$ids" ] || pm network rm -f $ids >/dev/null 2>&1 || true
+    [ -z "$ids" ] || pm network rm -f $ids > /dev/null 2>&1 || true
 }
+kube_play() { # podman kube play arguments
+    local before after
+    before=$(pm volume ls -q | sort)
+    pm kube play "$@" > /dev/null
+    after=$(pm volume ls -q | sort)
+    comm -13 <(echo "$before") <(echo "$after") >> "$work/kube-volumes.txt"
+}
+mkdir -p "$work"
 cleanup
 trap cleanup EXIT
-mkdir -p "$work"
 rm -rf "$work/run"
 mkdir -p "$work/run"
 run=$work/run
@@ -82,7 +99,13 @@ step "image"
 rm -rf "$work/build-context"
 mkdir -p "$work/build-context/out"
 cp "$bin" "$work/build-context/out/trainer"
+old_id=$(pm image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)
 pm build --build-context build="$work/build-context" -f deploy/Dockerfile -t "$image" . 2>&1 | tail -n 5
+# The image this check built last time, if the new build replaced it and nothing else names it.
+new_id=$(pm image inspect -f '{{.Id}}' "$image")
+if [ -n "$old_id" ] && [ "$old_id" != "$new_id" ] && [ -z "$(pm image inspect -f '{{join .RepoTags ","}}' "$old_id" 2>/dev/null)" ]; then
+    pm rmi "$old_id" > /dev/null 2>&1 || true
+fi
 
 # --- 1. one container: the image's default command on the bundled sample -----------------------------
 step "1. one container: the default command"
@@ -215,17 +238,17 @@ tok passthrough deploy/k8s/configmap.yaml > "$k8s/configmap.yaml"
 { cat "$k8s/configmap.yaml"
   for i in 0 1; do echo ---; tok pod deploy/k8s/workers.yaml "trainer-workers-$i"; done; } > "$k8s/workers.yaml"
 pm network create --label "$label" routing-trainer-k8s > /dev/null 2>&1
-pm kube play "$k8s/volumes.yaml" > /dev/null
+kube_play --network routing-trainer-k8s "$k8s/volumes.yaml"
 # The catalog PVC holds step 2's 50,000-item catalog, where the ConfigMap's trainer.yml looks for
 # it: a build long enough for both worker pods to join.
 tar -C "$cluster/catalog" -cf "$k8s/catalog.tar" features.parquet item_metadata.json
 pm volume import trainer-data "$k8s/catalog.tar"
 # The workers once the coordinator listens (as the Service's readiness probe would have it): the
 # build of 50,000 items then outlasts their joining.
-pm kube play --network routing-trainer-k8s "$k8s/coordinator.yaml" > /dev/null
+kube_play --network routing-trainer-k8s "$k8s/coordinator.yaml"
 kc=trainer-coordinator-coordinator
 wait_log "$kc" "coordinator listening" 120
-pm kube play --network routing-trainer-k8s "$k8s/workers.yaml" > /dev/null
+kube_play --network routing-trainer-k8s "$k8s/workers.yaml"
 kc_status=$(timeout 240 podman --runtime runc wait "$kc") || fail "the coordinator pod did not finish within 240 s"
 pm logs "$kc" > "$k8s/coordinator.log" 2>&1
 tail -n 3 "$k8s/coordinator.log"
