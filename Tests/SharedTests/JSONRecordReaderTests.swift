@@ -23,6 +23,25 @@ final class JSONRecordReaderTests: XCTestCase {
         XCTAssertEqual(try whole.next()?["tags"], .nested(#"[1, {"x": "]"}]"#))
     }
 
+    func testPythonNaNInfinityBigIntegersAndByteOrderMark() throws {
+        let text = "\u{FEFF}" + #"[{"id": 9007199254740993, "x": NaN}, {"id": -18446744073709551615, "x": -Infinity}, {"id": 12, "x": Infinity}]"#
+        let r = try JSONRecordReader(path: try file(text))
+        let keys = ["id", "x"].map { Array($0.utf8) }
+        XCTAssertEqual(try r.next(keys: keys), [.bigInteger("9007199254740993"), .null])
+        XCTAssertEqual(try r.next(keys: keys), [.bigInteger("-18446744073709551615"), .number(-.infinity)])
+        XCTAssertEqual(try r.next(keys: keys), [.number(12), .number(.infinity)])
+        XCTAssertNil(try r.next(keys: keys))
+    }
+
+    func testCompressedFilesAreNamed() throws {
+        let p = FileManager.default.temporaryDirectory.appendingPathComponent("json-\(UUID().uuidString).json.gz").path
+        try Data([0x1F, 0x8B, 0x08, 0x00, 0x00]).write(to: URL(fileURLWithPath: p))
+        let r = try JSONRecordReader(path: p)
+        XCTAssertThrowsError(try r.next(keys: [])) { e in
+            XCTAssertTrue("\(e)".contains("gzip-compressed") && "\(e)".contains(p), "\(e)")
+        }
+    }
+
     func testErrorsNameTheLine() throws {
         func error(_ text: String) throws -> String {
             let r = try JSONRecordReader(path: try file(text))

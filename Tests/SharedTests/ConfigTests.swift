@@ -1,0 +1,57 @@
+import Foundation
+import HNSW
+import XCTest
+@testable import Shared
+
+final class ConfigTests: XCTestCase {
+    let minimal = """
+    input: {features: f.parquet}
+    features: {numeric: [a, b], target: b}
+    """
+
+    func error(_ yaml: String) -> String {
+        do {
+            _ = try TrainerConfig.parse(yaml: yaml, path: "c.yml")
+            return "no error"
+        } catch { return "\(error)" }
+    }
+
+    func testDuplicateKeysAreErrors() {
+        XCTAssertTrue(error(minimal + "\nindex: {M: 8}\nseed: 1\nseed: 2\n").contains("c.yml: seed: appears more than once"))
+        XCTAssertTrue(error(minimal + "\nindex:\n  M: 8\n  M: 9\n").contains("index.M: appears more than once"))
+    }
+
+    func testEmptyAndRootPathsAreErrors() {
+        XCTAssertTrue(error(minimal + "\nexport: {output_dir: \"\"}\n").contains("export.output_dir: is empty"))
+        XCTAssertTrue(error(minimal + "\nexport: {log_dir: /}\n").contains("export.log_dir: is the filesystem root"))
+        XCTAssertTrue(error(minimal + "\ncluster: {work_dir: \"\"}\n").contains("cluster.work_dir: is empty"))
+    }
+
+    func testLimitsComeFromTheSharedTables() {
+        XCTAssertTrue(error(minimal + "\nindex: {M: \(ParameterLimits.M.upperBound + 1)}\n").contains("index.M: must be in 2…10000"))
+        XCTAssertTrue(error(minimal + "\ncluster: {refine: {k: 5000}}\n").contains("cluster.refine.k: must be in 1…4096"))
+        XCTAssertTrue(error(minimal + "\ncluster: {refine: {max_shards: 256}}\n").contains("cluster.refine.max_shards: must be in 0…255"))
+        XCTAssertEqual(error(minimal + "\ncluster: {refine: {max_shards: 255, k: 4096}}\n"), "no error")
+    }
+
+    func testTargetMayAlsoBeNumericButNotCategorical() {
+        XCTAssertEqual(error(minimal), "no error")
+        XCTAssertTrue(error("input: {features: f.parquet}\nfeatures: {onehot: [b], target_encode: [c], target: b}\n")
+            .contains("features.target: column 'b' is also listed in features.onehot"))
+    }
+
+    func testEffectiveConfigParsesBackToTheSameConfig() throws {
+        let yaml = minimal + """
+
+        onehot: {min_frequency: 0.1}
+        target_encoding: {smooth: 2.5}
+        weighting: {domain_column: d, domain_weights: {x: 1.5, "y z": 2}}
+        cluster: {tls: {cert: c.pem, key: k.pem}, listen: "tls+tcp://0.0.0.0:1"}
+        export: {tensorboard: {embedding_name: "a \\"b\\"\\nc"}}
+        """
+        let config = try TrainerConfig.parse(yaml: yaml, path: "c.yml")
+        let again = try TrainerConfig.parse(yaml: config.effective.yaml(), path: "effective.yml")
+        XCTAssertEqual(again, config)
+        XCTAssertEqual(again.effective, config.effective)
+    }
+}
