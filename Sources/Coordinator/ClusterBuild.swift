@@ -113,7 +113,7 @@ public enum ClusterBuild {
         var local: LocalWorkers?
         switch settings.mode {
         case .local:
-            url = "ipc://\(NSTemporaryDirectory())rct-coordinator-\(getpid())-\(Handshake.randomToken().prefix(8)).ipc"
+            url = "ipc://" + work.socketPath()
         case .listen(let u):
             url = u
         }

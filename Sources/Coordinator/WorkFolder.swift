@@ -52,11 +52,21 @@ public struct WorkFolder: Sendable {
         try FileIO.writeAtomically(Array(plan.fingerprint.utf8), to: planPath)
     }
 
+    /// Where a local-mode coordinator listens: in the work folder, which the run already knows is
+    /// writable (a container with a read-only root may have no writable /tmp), unless the path is
+    /// too long for a Unix socket (108 bytes), then in the temporary folder.
+    func socketPath() -> String {
+        let folder = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        let inFolder = folder + "/coordinator-\(getpid()).ipc"
+        if inFolder.utf8.count < 100 { return inFolder }
+        return "\(NSTemporaryDirectory())rct-coordinator-\(getpid())-\(Handshake.randomToken().prefix(8)).ipc"
+    }
+
     /// True for the files the coordinator writes here.
     static func isOwnFile(_ file: String) -> Bool {
         // An interrupted atomic write leaves NAME.tmp-PID.
         let name = file.range(of: ".tmp-").map { String(file[..<$0.lowerBound]) } ?? file
-        return name == "plan.txt" || (name.hasPrefix("shard-") && name.hasSuffix(".graph")) || (name.hasPrefix("refine-") && name.hasSuffix(".msg"))
+        return name == "plan.txt" || (name.hasPrefix("coordinator-") && name.hasSuffix(".ipc")) || (name.hasPrefix("shard-") && name.hasSuffix(".graph")) || (name.hasPrefix("refine-") && name.hasSuffix(".msg"))
     }
 
     private func removeOwnFiles() {

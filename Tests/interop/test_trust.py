@@ -489,7 +489,8 @@ def test_metadata_matches_its_schema(sample):
         jsonschema.validate(meta, schema)
 
 
-# 26. SIGTERM to a local-mode coordinator leaves no ipc:// socket file and no worker behind.
+# 26. SIGTERM to a local-mode coordinator leaves no ipc:// socket file and no worker behind; the work
+# folder stays for --resume.
 def test_sigterm_removes_the_ipc_socket(tmp_path):
     import glob, signal, tempfile, time
     x = np.random.default_rng(8).standard_normal((60000, 32), dtype=np.float32)
@@ -503,12 +504,13 @@ def test_sigterm_removes_the_ipc_socket(tmp_path):
         if "local worker started" in line:
             break
     workers = [int(l.split("pid=")[1].split()[0]) for l in lines if "local worker started" in l]
-    pattern = os.path.join(tempfile.gettempdir(), f"rct-coordinator-{p.pid}-*.ipc")
+    # The socket lives in the work folder (<out>.work), which the run knows is writable.
+    pattern = str(tmp_path / "i.bin.work" / f"coordinator-{p.pid}.ipc")
     assert glob.glob(pattern), lines
     time.sleep(0.5)
     p.send_signal(signal.SIGTERM)
     assert p.wait(timeout=20) == 128 + signal.SIGTERM
-    assert not glob.glob(pattern)
+    assert not glob.glob(pattern) and (tmp_path / "i.bin.work" / "plan.txt").exists()
     deadline = time.time() + 5
     while time.time() < deadline and any(os.path.exists(f"/proc/{w}") and "Z" not in open(f"/proc/{w}/stat").read().split()[2] for w in workers):
         time.sleep(0.1)
