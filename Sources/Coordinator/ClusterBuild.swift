@@ -53,8 +53,8 @@ public enum ClusterBuild {
                            logger: Logger) throws -> (HNSWIndex, ClusterReport) {
         let n = labels.count
         guard settings.shards >= 1 else { throw CoordinatorError.invalidSettings("shards must be ≥ 1, got \(settings.shards)") }
-        guard settings.shards <= max(n, 1) else {
-            throw CoordinatorError.invalidSettings("\(settings.shards) shards for \(n) items: use at most one shard per item")
+        if let why = ShardLimits.tooMany(shards: settings.shards, items: n, M: parameters.M) {
+            throw CoordinatorError.invalidSettings("shards \(why)")
         }
         let cpuStart = processCPUSeconds()
         let planStart = Date()

@@ -49,6 +49,14 @@ struct BuildIndexCommand: ParsableCommand {
 
     func run() throws {
         let t0 = now()
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: out, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw CLIError.usage("--out \(out) is a folder; name the index file, for example \(out)/hnsw_index.bin")
+        }
+        if cluster.workers != nil || cluster.listen != nil {
+            do { try PathChecks.workFolder(workDir ?? out + ".work", key: workDir == nil ? "--out (its .work folder)" : "--work-dir", config: "command line") }
+            catch { throw CLIError.usage("\(error)") }
+        }
         let x = try readVectors(vectors, flag: "--vectors")
         try checkFinite(x, path: vectors)
         let t1 = now()
@@ -59,8 +67,8 @@ struct BuildIndexCommand: ParsableCommand {
         var report: ClusterReport?
         if cluster.workers != nil || cluster.listen != nil {
             guard mode == .deterministic else { throw CLIError.usage("a cluster build is always deterministic; drop --mode locked") }
-            if let s = cluster.shards, s > x.rows {
-                throw CLIError.usage("--shards is \(s), but \(vectors) has \(x.rows) rows; use at most one shard per row")
+            if let s = cluster.shards, let why = ShardLimits.tooMany(shards: s, items: x.rows, M: m) {
+                throw CLIError.usage("--shards \(why) (\(vectors))")
             }
             let workers = cluster.workers ?? 0
             let settings = ClusterSettings(

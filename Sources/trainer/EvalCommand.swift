@@ -8,7 +8,7 @@ struct EvalCommand: ParsableCommand {
         commandName: "eval", abstract: "Recall@k against exact search, and queries per second, at several ef.")
 
     @Option(help: "Index file.") var index: String = "models/hnsw_index.bin"
-    @Option(help: "Distance space the index was built with.") var space: Space = .cosine
+    @Option(help: "Distance space the index was built with: cosine, ip or l2 (the file does not record it).") var space: Space
     @Option(help: "The indexed vectors (.npy); row i is label i.") var vectors: String
     @Option(help: "Query vectors (.npy); default: a seeded sample of --vectors rows.") var queries: String?
     @Option(parsing: .unconditional, help: "Queries sampled from --vectors when --queries is absent.") var sample: Int = 1000

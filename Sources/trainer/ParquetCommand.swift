@@ -41,12 +41,15 @@ struct ParquetCatCommand: ParsableCommand {
 
     @Argument(help: "Parquet file.") var file: String
     @Option(help: "Comma-separated columns (default: every flat column).") var columns: String?
-    @Option(help: "Print at most this many rows.") var limit: Int?
+    @Option(parsing: .unconditional, help: "Print at most this many rows.") var limit: Int?
+
+    func validate() throws {
+        if let limit, limit < 0 { throw ValidationError("--limit must be ≥ 0, got \(limit)") }
+    }
 
     func run() throws {
         let r = try openParquet(file)
         let names = columns?.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
-        if let limit, limit < 0 { throw CLIError.usage("--limit must be ≥ 0, got \(limit)") }
         var printed = 0
         var out = ""
         let stdout = FileHandle.standardOutput
@@ -89,7 +92,7 @@ struct ParquetConvertCommand: ParsableCommand {
     @Argument(help: "Output Parquet file (written atomically).") var output: String
     @Option(help: "Comma-separated columns (default: every flat column).") var columns: String?
     @Option(help: "none or snappy.") var codec: String = "snappy"
-    @Option(help: "Rows per row group.") var rowGroupRows: Int = 131_072
+    @Option(parsing: .unconditional, help: "Rows per row group.") var rowGroupRows: Int = 131_072
     @Flag(help: "Write byte strings PLAIN instead of dictionary-encoded.") var noDictionary = false
 
     func run() throws {
@@ -135,7 +138,7 @@ struct ParquetBenchCommand: ParsableCommand {
 
     @Argument(help: "Parquet file.") var file: String
     @Option(help: "Comma-separated columns (default: every flat column).") var columns: String?
-    @Option(help: "Repeats.") var repeats: Int = 5
+    @Option(parsing: .unconditional, help: "Repeats.") var repeats: Int = 5
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {

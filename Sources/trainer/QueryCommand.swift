@@ -7,7 +7,7 @@ struct QueryCommand: ParsableCommand {
         commandName: "query", abstract: "Prints the k nearest neighbours of one row of a .npy matrix.")
 
     @Option(help: "Index file.") var index: String = "models/hnsw_index.bin"
-    @Option(help: "Distance space the index was built with.") var space: Space = .cosine
+    @Option(help: "Distance space the index was built with: cosine, ip or l2 (the file does not record it).") var space: Space
     @Option(help: "Vectors (.npy) holding the query row.") var vectors: String
     @Option(parsing: .unconditional,
             help: "Row of --vectors to query with; without it every row is a query and each output line lists one row's labels.")

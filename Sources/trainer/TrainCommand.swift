@@ -59,7 +59,8 @@ struct TrainCommand: ParsableCommand {
         print("trained \(summary.items) items into \(summary.dimension)-d vectors; artifacts in \(summary.folder)/")
         print(String(format: "  load %.2f s, pipeline %.2f s, index %.2f s, write %.2f s", t["load"] ?? 0, t["pipeline"] ?? 0,
                      t["index"] ?? 0, t["write"] ?? 0))
-        print("  \(summary.folder)/hnsw_index.bin, labels.tsv, vectors.npy, item_weights.npy, pipeline.json, item_state.tsv, training_metadata.json")
+        let written = TrainingRun.artifactNames.filter { FileManager.default.fileExists(atPath: summary.folder + "/" + $0) }
+        print("  \(summary.folder)/" + written.map { $0 == "tb_projector" ? "tb_projector/" : $0 }.joined(separator: ", "))
     }
 
     /// single, local or cluster: the configuration's mode unless --workers or --listen says otherwise.
@@ -89,7 +90,8 @@ struct TrainCommand: ParsableCommand {
             refine: RefineSettings(epsilon: cfg.cluster.refineEpsilon, maxCross: cfg.cluster.refineMaxShards, crossK: cfg.cluster.refineK,
                                    crossEf: cfg.cluster.refineEf))
         let seed = UInt64(cfg.seed), M = cfg.index.M, efc = cfg.index.efConstruction
-        return TrainingRun.ClusterIndexBuild(shards: settings.shards, shardsKey: cluster.shards != nil ? "--shards" : "cluster.shards") { rows, labels, space, dim in
+        return TrainingRun.ClusterIndexBuild(shards: settings.shards, source: cluster.shards != nil ? "command line" : config,
+                                             shardsKey: cluster.shards != nil ? "--shards" : "cluster.shards") { rows, labels, space, dim in
             do {
                 return try ClusterBuild.run(rows: rows, labels: labels,
                                             parameters: IndexParameters(space: space, dim: dim, M: M, efConstruction: efc, seed: seed),

@@ -10,7 +10,7 @@ struct WorkerCommand: ParsableCommand {
         abstract: "A cluster worker: connects to a coordinator, proves the shared token, builds shard graphs until told to stop.")
 
     @Option(help: "Coordinator address: tcp://HOST:PORT, tls+tcp://HOST:PORT or ipc:///PATH.") var connect: String
-    @Option(help: "Build threads (0 = all cores).") var threads: Int = 0
+    @Option(parsing: .unconditional, help: "Build threads (0 = all cores).") var threads: Int = 0
     @Option(name: .customLong("token-env"), help: "Environment variable holding the shared cluster token.")
     var tokenEnv: String = "TRAINER_CLUSTER_TOKEN"
     @Option(name: .customLong("token-file"), help: "File holding the shared cluster token, e.g. a mounted secret (takes precedence over --token-env).")
@@ -20,10 +20,15 @@ struct WorkerCommand: ParsableCommand {
     var tlsCA: String?
     @Option(name: .customLong("tls-server-name"), help: "Name the coordinator's certificate must carry (default: the host in --connect).")
     var tlsServerName: String?
-    @Option(name: .customLong("give-up-after"), help: "Seconds without reaching a coordinator before exiting.") var giveUpAfter: Double = 120
+    @Option(name: .customLong("give-up-after"), parsing: .unconditional, help: "Seconds without reaching a coordinator before exiting.") var giveUpAfter: Double = 120
     @Option(name: .customLong("parent-pid"), help: ArgumentHelp("Exit when this process is no longer the parent (local mode).", visibility: .hidden))
     var parentPID: Int32?
     @Flag(help: "Log warnings and errors only.") var quiet = false
+
+    func validate() throws {
+        guard threads >= 0 else { throw ValidationError("--threads must be ≥ 0, got \(threads)") }
+        guard giveUpAfter > 0, giveUpAfter.isFinite else { throw ValidationError("--give-up-after must be > 0 seconds, got \(giveUpAfter)") }
+    }
 
     func run() throws {
         var handler = RunLogHandler()

@@ -90,7 +90,7 @@ final class PipelineTests: XCTestCase {
         }
         XCTAssertEqual(message(base + "sed: 1\n"), "c.yml: sed: unknown key (known here: cleaning, cluster, export, features, incremental, index, input, model_version, onehot, scaling, seed, target_encoding, weighting)")
         XCTAssertEqual(message("features: {numeric: [a]}\n"), "c.yml: input.features: is required")
-        XCTAssertEqual(message(base + "index: {M: 1}\n"), "c.yml: index.M: must be ≥ 2, got 1")
+        XCTAssertEqual(message(base + "index: {M: 1}\n"), "c.yml: index.M: must be in 2…10000, got 1")
         XCTAssertEqual(message(base + "scaling: fancy\n"), "c.yml: scaling: must be one of standard, robust, minmax, none, got 'fancy'")
         XCTAssertEqual(message("input: {features: f.parquet}\nfeatures: {numeric: [a], onehot: [a]}\n"),
                        "c.yml: features.onehot: column 'a' is already listed in features.numeric")

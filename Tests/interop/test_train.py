@@ -49,7 +49,7 @@ def test_sample_run_writes_consistent_artifacts(workdir):
     truth = np.argsort(-(xn @ xn.T), axis=1, kind="stable")[:, :10]
     recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, truth)])
     assert recall >= 0.99, recall
-    ours = trainer("query", "--index", m / "hnsw_index.bin", "--vectors", m / "vectors.npy", "-k", 10, "--ef", 100).stdout.splitlines()
+    ours = trainer("query", "--space", "cosine", "--index", m / "hnsw_index.bin", "--vectors", m / "vectors.npy", "-k", 10, "--ef", 100).stdout.splitlines()
     same = np.mean([list(map(int, ours[i].split())) == list(found[i]) for i in range(100)])
     assert same >= 0.99
 

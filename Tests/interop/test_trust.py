@@ -307,7 +307,7 @@ def test_cluster_limits_are_config_errors(sample, key, value):
 # 16. Silent no-ops: unmatched domain weights warn; too few target rows for cv folds is refused.
 def test_unmatched_domain_weights_warn(sample):
     p = train(config(sample, **{"weighting.domain_weights": {"automotive": 1.5, "aerospase": 2.0}}))
-    assert "aerospase" in p.stderr and "match no value" in p.stderr
+    assert "aerospase" in p.stderr and "applies to nothing" in p.stderr
 
 
 def test_fewer_target_rows_than_folds_is_refused(sample):
@@ -421,10 +421,10 @@ def test_cli_arguments_never_trap(tmp_path):
     np.save(tmp_path / "x.npy", x)
     trainer("build-index", "--vectors", tmp_path / "x.npy", "--out", tmp_path / "i.bin", "-M", 8)
     for args, words in [
-        (["eval", "--index", tmp_path / "i.bin", "--vectors", tmp_path / "x.npy", "--sample", "-1"], ["--sample must be ≥ 1"]),
-        (["eval", "--index", tmp_path / "i.bin", "--vectors", tmp_path / "x.npy", "--ef", "10,,x"], ["--ef must list"]),
-        (["query", "--index", tmp_path / "i.bin", "--vectors", tmp_path / "x.npy", "--row", "-1"], ["--row must be ≥ 0"]),
-        (["query", "--index", tmp_path / "i.bin", "--vectors", tmp_path / "x.npy", "--ef", "0"], ["--ef must be in"]),
+        (["eval", "--space", "cosine", "--index", tmp_path / "i.bin", "--vectors", tmp_path / "x.npy", "--sample", "-1"], ["--sample must be ≥ 1"]),
+        (["eval", "--space", "cosine", "--index", tmp_path / "i.bin", "--vectors", tmp_path / "x.npy", "--ef", "10,,x"], ["--ef must list"]),
+        (["query", "--space", "cosine", "--index", tmp_path / "i.bin", "--vectors", tmp_path / "x.npy", "--row", "-1"], ["--row must be ≥ 0"]),
+        (["query", "--space", "cosine", "--index", tmp_path / "i.bin", "--vectors", tmp_path / "x.npy", "--ef", "0"], ["--ef must be in"]),
         (["build-index", "--vectors", tmp_path / "x.npy", "--batch-size", "0"], ["--batch-size must be in"]),
         (["build-index", "--vectors", tmp_path / "x.npy", "--refine-max-shards", "300", "--workers", "1"], ["--refine-max-shards"]),
         (["build-index", "--vectors", tmp_path / "x.npy", "--threads", "-2"], ["--threads must be ≥ 0"]),
@@ -450,18 +450,18 @@ def test_eval_checks_its_inputs_and_skips_deleted(tmp_path):
     np.save(tmp_path / "x.npy", x)
     trainer("build-index", "--vectors", tmp_path / "x.npy", "--out", tmp_path / "i.bin", "-M", 8)
     np.save(tmp_path / "empty.npy", np.zeros((0, 8), dtype=np.float32))
-    p = trainer("eval", "--index", tmp_path / "i.bin", "--vectors", tmp_path / "x.npy", "--queries", tmp_path / "empty.npy", check=False)
+    p = trainer("eval", "--space", "cosine", "--index", tmp_path / "i.bin", "--vectors", tmp_path / "x.npy", "--queries", tmp_path / "empty.npy", check=False)
     assert p.returncode == 3 and "empty.npy" in p.stderr and "(0, 8)" in p.stderr
     np.save(tmp_path / "fewer.npy", x[:400])
-    p = trainer("eval", "--index", tmp_path / "i.bin", "--vectors", tmp_path / "fewer.npy", check=False)
+    p = trainer("eval", "--space", "cosine", "--index", tmp_path / "i.bin", "--vectors", tmp_path / "fewer.npy", check=False)
     assert p.returncode == 3 and "400 rows" in p.stderr and "500 labels" in p.stderr
     np.save(tmp_path / "q9.npy", np.ones((3, 9), dtype=np.float32))
-    p = trainer("query", "--index", tmp_path / "i.bin", "--vectors", tmp_path / "q9.npy", check=False)
+    p = trainer("query", "--space", "cosine", "--index", tmp_path / "i.bin", "--vectors", tmp_path / "q9.npy", check=False)
     assert p.returncode == 3 and "q9.npy: vectors have dimension 9" in p.stderr and "has dimension 8" in p.stderr
     np.save(tmp_path / "z.npy", np.zeros((5, 0), dtype=np.float32))
     p = trainer("build-index", "--vectors", tmp_path / "z.npy", check=False)
     assert p.returncode == 3 and "z.npy" in p.stderr and "(5, 0)" in p.stderr
-    p = trainer("eval", "--index", tmp_path / "i.bin", "--vectors", tmp_path / "nope.npy", check=False)
+    p = trainer("eval", "--space", "cosine", "--index", tmp_path / "i.bin", "--vectors", tmp_path / "nope.npy", check=False)
     assert p.returncode == 3 and p.stderr.count("nope.npy") == 1, p.stderr
     # Deleted labels are not part of the exact ground truth: recall stays 1.0 at a large ef.
     idx = hnswlib.Index(space="cosine", dim=8)
@@ -469,7 +469,7 @@ def test_eval_checks_its_inputs_and_skips_deleted(tmp_path):
     for label in range(0, 500, 2):
         idx.mark_deleted(label)
     idx.save_index(str(tmp_path / "d.bin"))
-    out = trainer("eval", "--index", tmp_path / "d.bin", "--vectors", tmp_path / "x.npy", "--ef", "400", "--json").stdout
+    out = trainer("eval", "--space", "cosine", "--index", tmp_path / "d.bin", "--vectors", tmp_path / "x.npy", "--ef", "400", "--json").stdout
     assert json.loads(out.splitlines()[0])["recall"] >= 0.999, out
 
 
@@ -515,3 +515,73 @@ def test_sigterm_removes_the_ipc_socket(tmp_path):
     while time.time() < deadline and any(os.path.exists(f"/proc/{w}") and "Z" not in open(f"/proc/{w}/stat").read().split()[2] for w in workers):
         time.sleep(0.1)
     assert not any(os.path.exists(f"/proc/{w}") and "Z" not in open(f"/proc/{w}/stat").read().split()[2] for w in workers)
+
+
+# What a first-time user hit after the fixes above.
+def test_shards_too_small_for_the_catalog_are_refused(sample):
+    p = train(config(sample, **{"cluster.mode": "local", "cluster.shards": 16}), check=False)
+    assert p.returncode == 2 and "cluster.shards: is 16" in p.stderr and "at most 7 shards" in p.stderr, p.stderr
+    assert str(sample / "trainer.yml") in p.stderr
+
+
+def test_vectorize_never_overwrites_part_of_a_model(sample):
+    cfg = config(sample)
+    train(cfg)
+    before = {n: sha(sample / "models" / n) for n in ("vectors.npy", "labels.tsv", "pipeline.json")}
+    p = trainer("vectorize", "--config", cfg, check=False)
+    assert p.returncode == 2 and "holds a trained model" in p.stderr
+    assert {n: sha(sample / "models" / n) for n in before} == before
+    (sample / "afile").write_text("x")
+    p = trainer("vectorize", "--config", cfg, "--out", sample / "afile", check=False)
+    assert p.returncode == 2 and "--out" in p.stderr and "is a file" in p.stderr and "NSCocoa" not in p.stderr
+
+
+def test_config_mistakes_are_named(sample):
+    cfg = config(sample)
+    text = cfg.read_text()
+    for bad, words in [
+        (text.replace(f"output_dir: {sample}/models", "output_dir:"), ["export.output_dir: is empty"]),
+        (text.replace("input:", "inputs:"), ["inputs: unknown key"]),
+        (text.replace("M: 32", "M: '32'"), ["index.M: expected an integer, got the quoted string \"32\""]),
+        (text.replace("numpy: true", "numpy: 'false'"), ["export.numpy: expected true or false"]),
+    ]:
+        cfg.write_text(bad)
+        p = train(cfg, check=False)
+        assert p.returncode == 2, (words, p.stderr)
+        for w in words:
+            assert w in p.stderr, p.stderr
+
+
+def test_partial_metadata_match_warns_with_counts(sample):
+    meta_path = sample / "data/sample/item_metadata.json"
+    records = json.loads(meta_path.read_text())
+    for r in records[:10]:
+        r["item_id"] = "GONE-" + r["item_id"]
+    meta_path.write_text(json.dumps(records))
+    p = train(config(sample))
+    assert "10 of 1000 items" in p.stderr and "have no record" in p.stderr
+    assert "10 records of" in p.stderr and "'GONE-ITM-0000000'" in p.stderr
+
+
+def test_summary_lists_what_was_written(sample):
+    out = train(config(sample, **{"export.numpy": False})).stdout
+    assert "vectors.npy" not in out and "tb_projector/" in out and "hnsw_index.bin" in out
+
+
+def test_work_folder_of_the_user_is_refused_before_work(sample):
+    mine = sample / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    p = train(config(sample, **{"cluster.mode": "local", "cluster.work_dir": str(mine)}), check=False)
+    assert p.returncode == 2 and "cluster.work_dir" in p.stderr and "not made by the trainer" in p.stderr
+    assert "run started" not in p.stderr and (mine / "notes.txt").read_text() == "mine"
+
+
+def test_query_needs_the_space_and_worker_checks_numbers(tmp_path):
+    np.save(tmp_path / "x.npy", np.ones((3, 4), dtype=np.float32))
+    p = trainer("query", "--index", tmp_path / "i.bin", "--vectors", tmp_path / "x.npy", check=False)
+    assert p.returncode == 2 and "--space" in p.stderr
+    p = trainer("worker", "--connect", "tcp://127.0.0.1:1", "--give-up-after", "-1", check=False)
+    assert p.returncode == 2 and "--give-up-after must be > 0" in p.stderr
+    p = trainer("parquet", "cat", tmp_path / "x.parquet", "--limit", "-1", check=False)
+    assert p.returncode == 2 and "--limit must be ≥ 0" in p.stderr

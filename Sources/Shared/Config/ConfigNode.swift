@@ -54,6 +54,15 @@ struct ConfigMapping {
 
     func has(_ key: String) -> Bool { pairs.contains { $0.0 == key } }
 
+    /// The keys of this mapping as written.
+    var keys: [String] { pairs.map(\.0) }
+
+    /// A value as the user wrote it, quoted when it was a quoted string.
+    func shown(_ v: Node) -> String {
+        guard case .scalar(let s) = v else { return "a collection" }
+        return s.style == .plain ? "'\(s.string)'" : "the quoted string \"\(s.string)\""
+    }
+
     mutating func string(_ key: String, default d: String? = nil) throws -> String {
         guard let v = node(key) else {
             if let d { return d }
@@ -71,7 +80,9 @@ struct ConfigMapping {
 
     mutating func int(_ key: String, default d: Int, min: Int? = nil) throws -> Int {
         guard let v = node(key) else { return d }
-        guard case .scalar(let s) = v, let i = Int(s.string) else { throw fail(key, "expected an integer, got '\(v.string ?? "a collection")'") }
+        guard case .scalar(let s) = v, s.style == .plain, let i = Int(s.string) else {
+            throw fail(key, "expected an integer, got \(shown(v))")
+        }
         if let min, i < min { throw fail(key, "must be ≥ \(min), got \(i)") }
         return i
     }
@@ -86,6 +97,9 @@ struct ConfigMapping {
     /// A folder or file path: not empty, not the filesystem root (the trainer would write its
     /// artifacts or remove its work files there).
     mutating func path(_ key: String, default d: String?) throws -> String {
+        // `key:` with nothing after it is YAML's null: for a folder with a default that is almost
+        // always a value left out by mistake, not a request for the default.
+        if has(key), node(key) == nil { throw fail(key, "is empty; name a folder or remove the key to use the default") }
         let p = try string(key, default: d)
         let trimmed = p.trimmingCharacters(in: .whitespaces)
         if trimmed.isEmpty { throw fail(key, "is empty; name a folder") }
@@ -100,8 +114,8 @@ struct ConfigMapping {
 
     mutating func double(_ key: String, default d: Double, min: Double? = nil, above: Double? = nil) throws -> Double {
         guard let v = node(key) else { return d }
-        guard case .scalar(let s) = v, let x = Double(s.string), x.isFinite else {
-            throw fail(key, "expected a number, got '\(v.string ?? "a collection")'")
+        guard case .scalar(let s) = v, s.style == .plain, let x = Double(s.string), x.isFinite else {
+            throw fail(key, "expected a number, got \(shown(v))")
         }
         if let min, x < min { throw fail(key, "must be ≥ \(min), got \(x)") }
         if let above, x <= above { throw fail(key, "must be > \(above), got \(x)") }
@@ -110,7 +124,8 @@ struct ConfigMapping {
 
     mutating func bool(_ key: String, default d: Bool) throws -> Bool {
         guard let v = node(key) else { return d }
-        switch v.string?.lowercased() {
+        guard case .scalar(let s) = v, s.style == .plain else { throw fail(key, "expected true or false, got \(shown(v))") }
+        switch s.string.lowercased() {
         case "true", "yes", "on": return true
         case "false", "no", "off": return false
         default: throw fail(key, "expected true or false, got '\(v.string ?? "a collection")'")

@@ -30,6 +30,19 @@ public enum PathChecks {
         }
     }
 
+    /// A cluster work folder: a writable folder that is new, empty, or one the trainer made (it
+    /// holds the marker file); anything else would have the user's files mixed with or removed as
+    /// work files.
+    public static func workFolder(_ path: String, key: String, config: String, marker: String = ".trainer-work-folder") throws(ConfigError) {
+        try writableFolder(path, key: key, config: config)
+        let fm = FileManager.default
+        guard fm.fileExists(atPath: path), !fm.fileExists(atPath: path + "/" + marker) else { return }
+        let entries = (try? fm.contentsOfDirectory(atPath: path)) ?? []
+        if !entries.isEmpty {
+            throw ConfigError(path: config, key: key, message: "'\(path)' holds \(entries.count) entries and was not made by the trainer (no \(marker)); name a new or empty folder")
+        }
+    }
+
     /// `path` names an existing regular file (an input).
     public static func readableFile(_ path: String, key: String, config: String) throws(ConfigError) {
         var isDirectory: ObjCBool = false
@@ -56,7 +69,11 @@ extension TrainerConfig {
         }
         try PathChecks.writableFolder(export.outputDir, key: "export.output_dir", config: path)
         try PathChecks.writableFolder(export.logDir, key: "export.log_dir", config: path)
-        if cluster, let w = self.cluster.workDir { try PathChecks.writableFolder(w, key: "cluster.work_dir", config: path) }
+        if cluster {
+            try PathChecks.workFolder(self.cluster.workDir ?? export.outputDir + "/cluster-work",
+                                      key: self.cluster.workDir == nil ? "export.output_dir (its cluster-work folder)" : "cluster.work_dir",
+                                      config: path)
+        }
         if cluster, let t = self.cluster.tokenFile { try PathChecks.readableFile(t, key: "cluster.token_file", config: path) }
         if incremental && !export.numpy {
             throw ConfigError(path: path, key: "export.numpy", message: "is false, but an incremental run reads the saved vectors.npy; set it to true and run a full training")

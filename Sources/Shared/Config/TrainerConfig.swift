@@ -122,6 +122,13 @@ public struct TrainerConfig: Codable, Equatable, Sendable {
             throw ConfigError(path: path, key: "", message: "not valid YAML: \(error)")
         }
         var top = try ConfigMapping(file: path, prefix: "", node: root)
+        // Unknown top-level keys first: a misspelt section ("inputs") would otherwise be reported
+        // as its required keys missing.
+        let sections = ["seed", "model_version", "input", "features", "cleaning", "scaling", "onehot", "target_encoding",
+                        "weighting", "index", "cluster", "export", "incremental"]
+        for key in top.keys where !sections.contains(key) {
+            throw ConfigError(path: path, key: key, message: "unknown key (known here: \(sections.sorted().joined(separator: ", ")))")
+        }
         let seed = try top.int("seed", default: 42, min: 0)
         let modelVersion = try top.string("model_version", default: "1.0.0")
 

@@ -79,6 +79,12 @@ public enum CatalogLoader {
         if let meta = config.input.itemMetadata {
             let joined = try loadMetadata(meta, idColumn: idColumn, wanted: needs.all, position: position, ids: ids,
                                           features: path, nestedInFeatures: { nested($0)?.name })
+            if joined.matched > 0, joined.matched < ids.count {
+                warnings.append("\(ids.count - joined.matched) of \(ids.count) items of \(path) have no record in \(meta) (for example '\(joined.missingExample ?? "?")'); their metadata columns are missing values")
+            }
+            if joined.matched > 0, joined.unmatched > 0 {
+                warnings.append("\(joined.unmatched) records of \(meta) match no item id of \(path) (for example '\(joined.unmatchedExample ?? "?")'); they are ignored")
+            }
             for name in fromMetadata where joined.columns[name] == nil {
                 throw missing(name, join: joined, meta: meta, features: path, ids: ids, idColumn: idColumn, nested: nested(name)?.name)
             }
@@ -98,7 +104,7 @@ public enum CatalogLoader {
             for i in 0..<column.count { if let t = column.text(i) { seen.insert(ItemKey(t)) } }
             let unmatched = config.weighting.domainWeights.keys.filter { !seen.contains(ItemKey($0)) }.sorted()
             if !unmatched.isEmpty {
-                warnings.append("weighting.domain_weights: \(unmatched.map { "'\($0)'" }.joined(separator: ", ")) match no value of column '\(domain)', so they weight nothing")
+                warnings.append("weighting.domain_weights: no item has \(unmatched.map { "'\($0)'" }.joined(separator: " or ")) in column '\(domain)', so \(unmatched.count == 1 ? "that weight applies" : "those weights apply") to nothing")
             }
         }
         let catalog = Catalog(ids: ids, columns: columns, sources: sources, warnings: warnings)
@@ -238,7 +244,9 @@ public enum CatalogLoader {
             }
             out[w] = .categorical(codes: codes, values: values)
         }
-        return MetadataJoin(columns: out, records: record, matched: matchedCount, unmatchedExample: firstOrphan)
+        let firstMissing = matched.firstIndex(of: false).map { ids[$0] }
+        return MetadataJoin(columns: out, records: record, matched: matchedCount, unmatched: orphans.count,
+                            unmatchedExample: firstOrphan, missingExample: firstMissing)
     }
 
     /// What the metadata file gave: its columns and how its ids matched the features' ids.
@@ -246,7 +254,11 @@ public enum CatalogLoader {
         var columns: [String: CatalogColumn]
         var records: Int
         var matched: Int
+        /// Records whose id is not in the features file.
+        var unmatched: Int
         var unmatchedExample: String?
+        /// An item of the features file without a record.
+        var missingExample: String?
     }
 
     /// Says why a column expected from the metadata file is not there.

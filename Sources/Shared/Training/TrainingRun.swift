@@ -78,10 +78,14 @@ public enum TrainingRun {
     /// loaded, naming `shardsKey`) and the builder.
     public struct ClusterIndexBuild {
         public var shards: Int
+        /// Where the shard count came from, for errors: the configuration file or "command line",
+        /// and its key or flag.
+        public var source: String
         public var shardsKey: String
         public var build: IndexBuilder
-        public init(shards: Int, shardsKey: String, build: @escaping IndexBuilder) {
+        public init(shards: Int, source: String, shardsKey: String, build: @escaping IndexBuilder) {
             self.shards = shards
+            self.source = source
             self.shardsKey = shardsKey
             self.build = build
         }
@@ -100,9 +104,8 @@ public enum TrainingRun {
         }
         let catalog = try timed("load") { try CatalogLoader.load(config: config) }
         for w in catalog.warnings { logger.warning("input", metadata: ["warning": "\(w)"]) }
-        if let cluster, cluster.shards > catalog.count {
-            throw ConfigError(path: config.input.features, key: cluster.shardsKey,
-                              message: "is \(cluster.shards), but the catalog has \(catalog.count) items; use at most one shard per item")
+        if let cluster, let why = ShardLimits.tooMany(shards: cluster.shards, items: catalog.count, M: config.index.M) {
+            throw ConfigError(path: cluster.source, key: cluster.shardsKey, message: why)
         }
         let (pipeline, vectors, weights) = try timed("pipeline") { try FeaturePipeline.fit(catalog, config: config) }
         logger.info("vectorised", metadata: ["items": "\(catalog.count)", "dimension": "\(pipeline.dimension)"])
@@ -149,7 +152,7 @@ public enum TrainingRun {
     /// Every name the trainer owns in the output folder, in the order they are committed (the
     /// metadata last). A run replaces all of them or none: names it does not produce this time (the
     /// projector when disabled, the `.npy` files with `export.numpy: false`) are removed with the rest.
-    static let artifactNames = ["hnsw_index.bin", "labels.tsv", "vectors.npy", "item_weights.npy", "pipeline.json",
+    public static let artifactNames = ["hnsw_index.bin", "labels.tsv", "vectors.npy", "item_weights.npy", "pipeline.json",
                                 "item_state.tsv", "tb_projector", "training_metadata.json"]
     static let projectorFiles = ["vectors.tsv", "metadata.tsv", "projector_config.pbtxt", "projector_config.json"]
 
