@@ -95,21 +95,7 @@ public indirect enum ConfigValue: Equatable, Sendable, Codable {
         return out
     }
 
-    func jsonQuoted(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
-    }
+    func jsonQuoted(_ s: String) -> String { ParquetJSON.quoted(s) }
 }
 
 extension TrainerConfig {
