@@ -206,7 +206,7 @@ final class JobServer: @unchecked Sendable {
             // sent to the coordinator before this one started (--resume). Expected; the worker
             // reconnects and authenticates.
             logger.info("message from before this coordinator started; connection closed so the worker authenticates",
-                        metadata: ["pipe": "\(pipe)", "message": "\(reason.prefix { $0 != " " })"])
+                        metadata: ["pipe": "\(pipe)", "reason": "\(reason)"])
             return .close
         }
         logger.warning("message rejected; connection closed", metadata: ["peer": "\(name)", "pipe": "\(pipe)", "reason": "\(reason)"])
