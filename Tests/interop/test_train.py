@@ -271,7 +271,7 @@ def test_cluster_training_depends_on_shards_not_workers(workdir):
 
 
 def test_cluster_mode_without_a_token_says_which_variable_to_set(workdir):
-    text = (workdir / "trainer.yml").read_text().replace("mode: local", "mode: cluster").replace('"tcp://0.0.0.0:7700"', '"tcp://127.0.0.1:7799"')
+    text = (workdir / "trainer.yml").read_text().replace("mode: single", "mode: cluster").replace('"tcp://0.0.0.0:7700"', '"tcp://127.0.0.1:7799"')
     (workdir / "trainer.yml").write_text(text)
     env_token = os.environ.pop("TRAINER_CLUSTER_TOKEN", None)
     try:
