@@ -25,33 +25,21 @@ struct TrainCommand: ParsableCommand {
         do { try cfg.checkPaths(path: config, incremental: incremental, cluster: !incremental && mode != "single") }
         catch let e as ConfigError { throw CLIError.usage("\(e)") } catch let e as InputError { throw CLIError.input(e.message) }
         let threads = resolveThreads(cfg.index.threads)
-        let handler: RunLogHandler
+        var handler: RunLogHandler
         do { handler = try RunLogHandler(folder: cfg.export.logDir) } catch { throw CLIError.runtime(error.message) }
-        let logger = Logger(label: "trainer") { _ in handler }
+        handler.echoErrors = false
+        let configured = handler
+        let logger = Logger(label: "trainer") { _ in configured }
         logger.info("run started", metadata: ["config": "\(config)", "seed": "\(cfg.seed)", "model_version": "\(cfg.modelVersion)"])
         let builder = incremental ? nil : try clusterBuilder(cfg, mode: mode, threads: threads, logger: logger)
         let summary: TrainingRun.Summary
         do {
             summary = incremental ? try TrainingRun.runIncremental(config: cfg, threads: threads, logger: logger)
                                   : try TrainingRun.run(config: cfg, threads: threads, logger: logger, cluster: builder)
-        } catch let e as CLIError {
-            logger.error("run failed", metadata: ["error": "\(e.message)"])
-            throw e
-        } catch let e as ArtifactError {
-            logger.error("run failed", metadata: ["error": "\(e.message)"])
-            throw CLIError.runtime(e.message)
-        } catch let e as ModelMismatch {
-            logger.error("run failed", metadata: ["error": "\(e.message)"])
-            throw CLIError.usage(e.message)
-        } catch let e as InputError {
-            logger.error("run failed", metadata: ["error": "\(e.message)"])
-            throw CLIError.input(e.message)
-        } catch let e as HNSWError {
-            logger.error("run failed", metadata: ["error": "\(e)"])
-            throw CLIError.runtime("\(e)")
-        } catch let e as ConfigError {
-            logger.error("run failed", metadata: ["error": "\(e)"])
-            throw CLIError.usage("\(e)")
+        } catch {
+            // Into the log file; the terminal gets the one `error:` line from Trainer.main.
+            logger.error("run failed", metadata: ["error": "\(Trainer.outcome(of: error).1)"])
+            throw error
         }
         logger.info("run finished", metadata: ["items": "\(summary.items)", "dimension": "\(summary.dimension)",
                                                "peak_rss_mib": "\(TrainingRun.peakRSS() >> 20)"])

@@ -214,6 +214,9 @@ def test_train_data_errors(workdir, edit, words):
     assert p.returncode == 3, p.stderr
     for w in words:
         assert w in p.stderr, p.stderr
+    # The problem is said once on the terminal; the log file keeps the event.
+    assert sum(w in line for line in p.stderr.splitlines() for w in words[:1]) == 1, p.stderr
+    assert "run failed" not in p.stderr and "run failed" in next((workdir / "logs").glob("*.log")).read_text()
 
 
 def test_unwritable_output_is_a_config_error_before_work_starts(workdir):

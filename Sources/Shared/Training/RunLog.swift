@@ -6,6 +6,8 @@ import Logging
 public struct RunLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level = .info
+    /// False when the caller prints errors itself: error events then go to the file only.
+    public var echoErrors = true
     private let file: FileHandle?
 
     /// Opens (creating) the day's log file in `folder`; without a folder, logs go to stderr only.
@@ -46,7 +48,7 @@ public struct RunLogHandler: LogHandler {
         let shown = text.contains(where: { $0.isNewline }) ? Self.quote(text) : text
         let line = "\(stamp) \(level) \(shown)\(fields.isEmpty ? "" : " " + fields)\n"
         let data = Data(line.utf8)
-        FileHandle.standardError.write(data)
+        if level < .error || echoErrors { FileHandle.standardError.write(data) }
         file?.write(data)
     }
 
