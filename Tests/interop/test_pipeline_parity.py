@@ -35,7 +35,7 @@ def test_infrequent_categories_match_scikit_learn(tmp_path):
 def test_pipeline_json_is_complete(tmp_path):
     run(tmp_path)
     p = json.loads((tmp_path / "models" / "pipeline.json").read_text())
-    assert p["format_version"] == 2 and p["dimension"] == 4 + 6 + 5 + 2  # process has 5 values + missing
+    assert p["format_version"] == 3 and p["dimension"] == 4 + 6 + 5 + 2  # process has 5 values + missing
     assert [c["name"] for c in p["numeric"]] == ["lead_time_days", "unit_cost", "production_volume", "constant"]
     assert p["numeric_scalers"][3]["scale"] == 1.0  # the constant column
 

@@ -215,6 +215,17 @@ def test_pipeline_json_is_plain_and_names_columns(sample):
     assert names[:3] == ["lead_time_days", "unit_cost", "production_volume"]
     assert "process=forging" in names and "te:supplier" in names
 
+    def keys(v, inside_weights=False):
+        if isinstance(v, dict):
+            for k, w in v.items():
+                if not inside_weights:
+                    yield k
+                yield from keys(w, k == "domain_weights")
+        elif isinstance(v, list):
+            for w in v:
+                yield from keys(w)
+    assert all(k == k.lower() for k in keys(pipe)), sorted(k for k in keys(pipe) if k != k.lower())
+
 
 # 10. labels.tsv escapes and reads back exactly with pandas; item_state fingerprints are zero-padded.
 def test_labels_escape_and_read_back(tmp_path):

@@ -2,6 +2,10 @@ import Foundation
 
 /// The fitted cleaning of one numeric column: log1p, imputation, IQR clipping.
 public struct CleanedColumn: Codable, Equatable, Sendable {
+    enum CodingKeys: String, CodingKey {
+        case name, logTransform = "log_transform", fill, lowFence = "low_fence", highFence = "high_fence"
+    }
+
     public var name: String
     public var logTransform: Bool
     public var fill: Double

@@ -80,6 +80,10 @@ public struct OneHotColumn: Codable, Equatable, Sendable {
 /// One target-encoded column: scikit-learn's TargetEncoder (smooth="auto" or a number) with
 /// KFold(cv, shuffle=True, random_state=seed) cross-fitting, then a scaler.
 public struct TargetEncodedColumn: Codable, Equatable, Sendable {
+    enum CodingKeys: String, CodingKey {
+        case name, categories, encodings, targetMean = "target_mean", scaler
+    }
+
     public var name: String
     /// Sorted categories, missing (nil) last when present at fit time.
     public var categories: [CategoryValue?]

@@ -4,8 +4,9 @@ import HNSW
 /// The fitted feature pipeline: everything needed to vectorise an item exactly as the run that fitted
 /// it did. Saved as `models/pipeline.json`.
 public struct FeaturePipeline: Codable, Equatable, Sendable {
-    /// 2: categories are plain JSON values and `outputColumns` names every output column.
-    public static let formatVersion = 2
+    /// 3: snake_case keys throughout, categories as plain JSON values, `output_columns` naming every
+    /// output column.
+    public static let formatVersion = 3
 
     public var formatVersion: Int
     public var seed: Int

@@ -1,5 +1,10 @@
 /// Item weights: the harmonic mean of an item weight (v / mean v) and a domain weight.
 public struct WeightingState: Codable, Equatable, Sendable {
+    enum CodingKeys: String, CodingKey {
+        case itemWeightColumn = "item_weight_column", itemWeightMean = "item_weight_mean", domainColumn = "domain_column",
+             domainWeights = "domain_weights", defaultDomainWeight = "default_domain_weight"
+    }
+
     public var itemWeightColumn: String?
     /// Mean of the item weight column over the items that have it (nil when no column is configured).
     public var itemWeightMean: Double?
