@@ -42,6 +42,8 @@ struct WorkerCommand: ParsableCommand {
         let host = ProcessInfo.processInfo.hostName
         let options = WorkerOptions(connect: connect, threads: resolveThreads(threads), token: token, name: name ?? "\(host)-\(getpid())",
                                     tls: TLSSettings(caFile: tlsCA, serverName: tlsServerName), giveUpSeconds: giveUpAfter, parentPID: parentPID)
+        let watch = parentPID.map { ParentWatch(parent: $0) }
+        defer { withExtendedLifetime(watch) {} }
         do {
             let summary = try WorkerLoop.run(options, logger: logger)
             if !quiet { print("worker done: \(summary.jobs) jobs, \(summary.reconnects) reconnects") }

@@ -596,3 +596,33 @@ def test_query_needs_the_space_and_worker_checks_numbers(tmp_path):
     assert p.returncode == 2 and "--give-up-after must be > 0" in p.stderr
     p = trainer("parquet", "cat", tmp_path / "x.parquet", "--limit", "-1", check=False)
     assert p.returncode == 2 and "--limit must be ≥ 0" in p.stderr
+
+
+def test_local_worker_ends_soon_after_its_coordinator_dies(tmp_path):
+    """SIGKILL leaves the coordinator no chance to stop its workers; they notice within seconds,
+    even in the middle of a shard build."""
+    import signal, time
+    x = np.random.default_rng(9).standard_normal((60000, 32), dtype=np.float32)
+    np.save(tmp_path / "x.npy", x)
+    exe = os.path.abspath(os.environ.get("TRAINER", os.path.join(ROOT, ".build/release/trainer")))
+    p = subprocess.Popen([exe, "build-index", "--vectors", str(tmp_path / "x.npy"), "--out", str(tmp_path / "i.bin"),
+                          "--workers", "1", "--shards", "2", "--threads", "1"], stderr=subprocess.PIPE, text=True)
+    workers = []
+    for line in p.stderr:
+        if "local worker started" in line:
+            workers.append(int(line.split("pid=")[1].split()[0]))
+        if "coordinator listening" in line and workers or len(workers) == 1:
+            break
+    time.sleep(2)  # the worker now holds a shard job
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    t0 = time.time()
+
+    def alive(pid):
+        try:
+            return open(f"/proc/{pid}/stat").read().split()[2] != "Z"
+        except FileNotFoundError:
+            return False
+    while time.time() - t0 < 10 and any(alive(w) for w in workers):
+        time.sleep(0.1)
+    assert not any(alive(w) for w in workers) and time.time() - t0 < 5, time.time() - t0
