@@ -208,7 +208,7 @@ grep "worker disconnected mid-job" "$cluster/coordinator.log" | grep -q "worker=
     || fail "the worker with a wrong token got a job"
 echo "the worker with a wrong token got no job; the killed worker's job went to another"
 
-# The same build on this host, with the same binary, config and catalog: `trainer train --shards 8`
+# The same build on this host, with the same binary, config and catalog: `trainer train --shards S`
 # in local mode (two worker processes).
 ref=$cluster/reference
 mkdir -p "$ref/config" "$ref/data"
