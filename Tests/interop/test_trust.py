@@ -502,9 +502,10 @@ def test_metadata_matches_its_schema(sample):
 
 # 26. SIGTERM to a local-mode coordinator leaves no ipc:// socket file and no worker behind; the work
 # folder stays for --resume.
-def test_sigterm_removes_the_ipc_socket(tmp_path):
-    import glob, signal, tempfile, time
-    x = np.random.default_rng(8).standard_normal((60000, 32), dtype=np.float32)
+def start_local_build(tmp_path, seed):
+    """A local-mode build-index on one worker, long enough to interrupt: the process, once its
+    worker has started, and the worker's pid."""
+    x = np.random.default_rng(seed).standard_normal((60000, 32), dtype=np.float32)
     np.save(tmp_path / "x.npy", x)
     exe = os.path.abspath(os.environ.get("TRAINER", os.path.join(ROOT, ".build/release/trainer")))
     p = subprocess.Popen([exe, "build-index", "--vectors", str(tmp_path / "x.npy"), "--out", str(tmp_path / "i.bin"),
@@ -514,7 +515,12 @@ def test_sigterm_removes_the_ipc_socket(tmp_path):
         lines.append(line)
         if "local worker started" in line:
             break
-    workers = [int(l.split("pid=")[1].split()[0]) for l in lines if "local worker started" in l]
+    return p, [int(l.split("pid=")[1].split()[0]) for l in lines if "local worker started" in l], lines
+
+
+def test_sigterm_removes_the_ipc_socket(tmp_path):
+    import glob, signal, time
+    p, workers, lines = start_local_build(tmp_path, 8)
     # The socket lives in the work folder (<out>.work), which the run knows is writable.
     pattern = str(tmp_path / "i.bin.work" / f"coordinator-{p.pid}.ipc")
     assert glob.glob(pattern), lines
@@ -602,17 +608,7 @@ def test_local_worker_ends_soon_after_its_coordinator_dies(tmp_path):
     """SIGKILL leaves the coordinator no chance to stop its workers; they notice within seconds,
     even in the middle of a shard build."""
     import signal, time
-    x = np.random.default_rng(9).standard_normal((60000, 32), dtype=np.float32)
-    np.save(tmp_path / "x.npy", x)
-    exe = os.path.abspath(os.environ.get("TRAINER", os.path.join(ROOT, ".build/release/trainer")))
-    p = subprocess.Popen([exe, "build-index", "--vectors", str(tmp_path / "x.npy"), "--out", str(tmp_path / "i.bin"),
-                          "--workers", "1", "--shards", "2", "--threads", "1"], stderr=subprocess.PIPE, text=True)
-    workers = []
-    for line in p.stderr:
-        if "local worker started" in line:
-            workers.append(int(line.split("pid=")[1].split()[0]))
-        if "coordinator listening" in line and workers or len(workers) == 1:
-            break
+    p, workers, _ = start_local_build(tmp_path, 9)
     time.sleep(2)  # the worker now holds a shard job
     p.send_signal(signal.SIGKILL)
     p.wait()
