@@ -13,7 +13,7 @@ public struct WorkFolder: Sendable {
     /// Written into every work folder the coordinator creates. Without it a folder is the user's:
     /// the coordinator neither reuses nor removes it.
     var markerPath: String { path + "/" + Self.markerName }
-    static let markerName = ".trainer-work-folder"
+    static let markerName = PathChecks.workFolderMarker
     func shardPath(_ s: Int) -> String { path + "/shard-\(String(format: "%05d", s)).graph" }
     func refinePath(_ s: Int) -> String { path + "/refine-\(String(format: "%05d", s)).msg" }
 

@@ -3,6 +3,9 @@ import Foundation
 /// Checks, before any work starts, that the folders a run writes can be created and written, so a
 /// misconfigured path fails in a second naming its key rather than after the whole build.
 public enum PathChecks {
+    /// The file the coordinator writes into every work folder it creates; a folder without it is the user's.
+    public static let workFolderMarker = ".trainer-work-folder"
+
     /// `path` is, or can be made, a writable folder. `key` names the setting in errors.
     public static func writableFolder(_ path: String, key: String, config: String) throws(ConfigError) {
         func fail(_ m: String) -> ConfigError { ConfigError(path: config, key: key, message: m) }
@@ -33,7 +36,8 @@ public enum PathChecks {
     /// A cluster work folder: a writable folder that is new, empty, or one the trainer made (it
     /// holds the marker file); anything else would have the user's files mixed with or removed as
     /// work files.
-    public static func workFolder(_ path: String, key: String, config: String, marker: String = ".trainer-work-folder") throws(ConfigError) {
+    public static func workFolder(_ path: String, key: String, config: String) throws(ConfigError) {
+        let marker = workFolderMarker
         try writableFolder(path, key: key, config: config)
         let fm = FileManager.default
         guard fm.fileExists(atPath: path), !fm.fileExists(atPath: path + "/" + marker) else { return }

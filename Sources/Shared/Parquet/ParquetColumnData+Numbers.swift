@@ -55,27 +55,16 @@ extension ParquetColumnData {
         }
     }
 
-    /// Row `i` as an item id: integers in their decimal form (unsigned ones as unsigned), text as
-    /// text; nil for other kinds.
+    /// Row `i` as an item id: integers in their decimal form (unsigned ones as unsigned), dates,
+    /// times and timestamps as `trainer parquet cat` prints them, text as text; nil for other kinds.
     public func idText(_ i: Int) -> String? {
         switch values {
-        case .int32(let v): return temporalText(Int64(v[i])) ?? (isUnsigned ? String(UInt32(bitPattern: v[i])) : String(v[i]))
+        case .int32(let v): return ParquetJSON.temporal(Int64(v[i]), descriptor) ?? (isUnsigned ? String(UInt32(bitPattern: v[i])) : String(v[i]))
         case .int64(let v):
             if descriptor.physicalType == .int96 { return ParquetJSON.timestamp(v[i], unit: .nanos) }
-            return temporalText(v[i]) ?? (isUnsigned ? String(UInt64(bitPattern: v[i])) : String(v[i]))
+            return ParquetJSON.temporal(v[i], descriptor) ?? (isUnsigned ? String(UInt64(bitPattern: v[i])) : String(v[i]))
         case .bytes(let b): return b.string(i)
         case .dictionary(let codes, let values): return values.string(Int(codes[i]))
-        default: return nil
-        }
-    }
-
-    /// Dates, times and timestamps as `trainer parquet cat` prints them (ISO 8601), not as day or
-    /// tick counts.
-    private func temporalText(_ v: Int64) -> String? {
-        switch descriptor.logicalType {
-        case .date?: return ParquetJSON.date(days: v)
-        case .timestamp(_, let unit)?: return ParquetJSON.timestamp(v, unit: unit)
-        case .time(_, let unit)?: return ParquetJSON.timeOfDay(v, unit: unit)
         default: return nil
         }
     }

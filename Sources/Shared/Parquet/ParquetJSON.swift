@@ -28,11 +28,19 @@ public enum ParquetJSON {
         switch d.logicalType {
         case .integer(_, false)?:
             return unsignedBits == 32 ? String(UInt32(truncatingIfNeeded: v)) : String(UInt64(bitPattern: v))
-        case .date?: return quoted(date(days: v))
-        case .timestamp(_, let unit)?: return quoted(timestamp(v, unit: unit))
-        case .time(_, let unit)?: return quoted(timeOfDay(v, unit: unit))
+        case .date?, .timestamp?, .time?: return quoted(temporal(v, d) ?? String(v))
         case .decimal(let scale, _)?: return quoted(decimal(v.magnitude.description, negative: v < 0, scale: scale))
         default: return String(v)
+        }
+    }
+
+    /// A date, time or timestamp integer as ISO 8601 text; nil for other logical types.
+    static func temporal(_ v: Int64, _ d: ParquetColumnDescriptor) -> String? {
+        switch d.logicalType {
+        case .date?: return date(days: v)
+        case .timestamp(_, let unit)?: return timestamp(v, unit: unit)
+        case .time(_, let unit)?: return timeOfDay(v, unit: unit)
+        default: return nil
         }
     }
 

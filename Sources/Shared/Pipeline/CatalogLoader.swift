@@ -77,8 +77,7 @@ public enum CatalogLoader {
         }
         var warnings: [String] = []
         if let meta = config.input.itemMetadata {
-            let joined = try loadMetadata(meta, idColumn: idColumn, wanted: needs.all, position: position, ids: ids,
-                                          features: path, nestedInFeatures: { nested($0)?.name })
+            let joined = try loadMetadata(meta, idColumn: idColumn, wanted: needs.all, position: position, ids: ids)
             if joined.matched > 0, joined.matched < ids.count {
                 warnings.append("\(ids.count - joined.matched) of \(ids.count) items of \(path) have no record in \(meta) (for example '\(joined.missingExample ?? "?")'); their metadata columns are missing values")
             }
@@ -148,11 +147,11 @@ public enum CatalogLoader {
     /// Rows where two versions of a column differ (compared as text), or nil when none does.
     static func differences(_ a: CatalogColumn, _ b: CatalogColumn) -> (count: Int, first: Int)? {
         var count = 0, first = -1
+        let numbers: ([Double], [Double])? = if case .numeric(let u) = a, case .numeric(let v) = b { (u, v) } else { nil }
         for i in 0..<a.count {
-            let x = a.text(i), y = b.text(i)
             let same: Bool
-            if case .numeric(let u) = a, case .numeric(let v) = b { same = u[i] == v[i] || (u[i].isNaN && v[i].isNaN) } else {
-                same = x.map(ItemKey.init) == y.map(ItemKey.init)
+            if let (u, v) = numbers { same = u[i] == v[i] || (u[i].isNaN && v[i].isNaN) } else {
+                same = a.text(i).map(ItemKey.init) == b.text(i).map(ItemKey.init)
             }
             if !same {
                 if first < 0 { first = i }
@@ -163,8 +162,7 @@ public enum CatalogLoader {
     }
 
     /// Streams the metadata file, keeping only `wanted` keys of items present in the features.
-    static func loadMetadata(_ path: String, idColumn: String, wanted: [String], position: [ItemKey: Int], ids: [String],
-                             features: String, nestedInFeatures: (String) -> String?) throws -> MetadataJoin {
+    static func loadMetadata(_ path: String, idColumn: String, wanted: [String], position: [ItemKey: Int], ids: [String]) throws -> MetadataJoin {
         let count = ids.count
         let reader: JSONRecordReader
         do { reader = try JSONRecordReader(path: path) } catch let e as JSONInputError { throw InputError("\(e)") }

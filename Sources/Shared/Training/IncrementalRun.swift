@@ -107,16 +107,10 @@ extension TrainingRun {
         timings["index"] = Double(DispatchTime.now().uptimeNanoseconds - t1) * 1e-9
         let changes = ["added": newRows.count, "updated": updated, "deleted": deleted]
         logger.info("incremental update", metadata: changes.mapValues { "\($0)" })
-        // Items kept although gone from the input (delete_missing: false) stay in the projector, with
-        // their saved vectors and missing metadata.
-        // The projector shows the model's vectors: unchanged items keep their cross-fitted ones.
-        var shown = (catalog: catalog, vectors: [Float](), weights: [Double]())
-        shown.vectors.reserveCapacity(catalog.count * d)
-        for label in rowLabel {
-            shown.vectors += vectors[(label * d)..<((label + 1) * d)]
-            shown.weights.append(weights[label])
-        }
+        // The projector shows the model's vectors (unchanged items keep their cross-fitted ones), and
+        // items kept although gone from the input (delete_missing: false) with missing metadata.
         let kept = present.indices.filter { !present[$0] && !state.deleted[$0] }
+        var shown = (catalog: catalog, vectors: [Float](), weights: [Double]())
         if !kept.isEmpty {
             shown.catalog.ids += kept.map { state.ids[$0] }
             for (name, column) in shown.catalog.columns {
@@ -126,10 +120,11 @@ extension TrainingRun {
                     shown.catalog.columns[name] = .categorical(codes: c + [Int32](repeating: -1, count: kept.count), values: values)
                 }
             }
-            for label in kept {
-                shown.vectors += vectors[(label * d)..<((label + 1) * d)]
-                shown.weights.append(weights[label])
-            }
+        }
+        shown.vectors.reserveCapacity((catalog.count + kept.count) * d)
+        for label in rowLabel + kept {
+            shown.vectors += vectors[(label * d)..<((label + 1) * d)]
+            shown.weights.append(weights[label])
         }
         try publish(Artifacts(state: state, vectors: vectors, weights: weights, pipeline: pipeline, index: index,
                               projector: shown, parentModel: previous.artifacts["hnsw_index.bin"],

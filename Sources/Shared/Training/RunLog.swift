@@ -10,25 +10,21 @@ public struct RunLogHandler: LogHandler {
     public var echoErrors = true
     private let file: FileHandle?
 
-    /// Opens (creating) the day's log file in `folder`; without a folder, logs go to stderr only.
+    /// Opens (creating) the day's log file in `folder`.
     /// A folder that cannot be created or written is an error naming it, not a silently missing log.
     public init(folder: String) throws(ArtifactError) {
-        var handle: FileHandle?
-        do {
-            do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
-                throw ArtifactError(message: "\(folder): export.log_dir cannot be created (\((error as NSError).localizedFailureReason ?? "\(error)"))")
-            }
-            let f = DateFormatter()
-            f.dateFormat = "yyyyMMdd"
-            f.timeZone = TimeZone(identifier: "UTC")
-            let path = "\(folder)/trainer_\(f.string(from: Date())).log"
-            let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-            guard fd >= 0 else {
-                throw ArtifactError(message: "\(path): export.log_dir: cannot open the log file (\(String(cString: strerror(errno))))")
-            }
-            handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
+            throw ArtifactError(message: "\(folder): export.log_dir cannot be created (\((error as NSError).localizedFailureReason ?? "\(error)"))")
         }
-        file = handle
+        let f = DateFormatter()
+        f.dateFormat = "yyyyMMdd"
+        f.timeZone = TimeZone(identifier: "UTC")
+        let path = "\(folder)/trainer_\(f.string(from: Date())).log"
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw ArtifactError(message: "\(path): export.log_dir: cannot open the log file (\(String(cString: strerror(errno))))")
+        }
+        file = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
     }
 
     /// Logs to stderr only.
