@@ -13,7 +13,8 @@ public struct ClusterSettings: Sendable {
     }
 
     public var mode: Mode
-    public var shards: Int
+    /// Resolved against the catalog's size when the build starts.
+    public var shards: ShardCount
     /// The environment variable holding the shared token.
     public var tokenEnv: String
     /// A file holding the token; takes precedence over `tokenEnv`.
@@ -28,9 +29,9 @@ public struct ClusterSettings: Sendable {
     /// Cap of a job or result message.
     public var maxMessageBytes: Int
 
-    public init(mode: Mode, shards: Int, tokenEnv: String = "TRAINER_CLUSTER_TOKEN", tokenFile: String? = nil, tls: TLSSettings? = nil,
+    public init(mode: Mode, shards: ShardCount, tokenEnv: String = "TRAINER_CLUSTER_TOKEN", tokenFile: String? = nil, tls: TLSSettings? = nil,
                 workFolder: String,
-                resume: Bool = false, leaseSeconds: Double = 600, mergeThreads: Int = 1, refine: RefineSettings = RefineSettings(),
+                resume: Bool = false, leaseSeconds: Double = 60, mergeThreads: Int = 1, refine: RefineSettings = RefineSettings(),
                 maxMessageBytes: Int = WireMessage.defaultLargeCap) {
         self.mode = mode
         self.shards = shards
@@ -52,20 +53,21 @@ public enum ClusterBuild {
     public static func run(rows: UnsafeBufferPointer<Float>, labels: [UInt64], parameters: IndexParameters, settings: ClusterSettings,
                            logger: Logger) throws -> (HNSWIndex, ClusterReport) {
         let n = labels.count
-        guard settings.shards >= 1 else { throw CoordinatorError.invalidSettings("shards must be ≥ 1, got \(settings.shards)") }
-        if let why = ShardLimits.tooMany(shards: settings.shards, items: n, M: parameters.M) {
+        let shardCount = settings.shards.resolve(items: n, M: parameters.M)
+        guard ShardLimits.count.contains(shardCount) else { throw CoordinatorError.invalidSettings("shards must be ≥ 1, got \(shardCount)") }
+        if let why = ShardLimits.tooMany(shards: shardCount, items: n, M: parameters.M) {
             throw CoordinatorError.invalidSettings("shards \(why)")
         }
         let cpuStart = processCPUSeconds()
         let planStart = Date()
-        let plan = ShardPlan.make(rows: rows, labels: labels, shards: settings.shards, parameters: parameters, refine: settings.refine,
+        let plan = ShardPlan.make(rows: rows, labels: labels, shards: shardCount, parameters: parameters, refine: settings.refine,
                                   threads: settings.mergeThreads)
         let planSeconds = Date().timeIntervalSince(planStart)
         for (s, members) in plan.shards.enumerated() {
             let bytes = WireMessage.headerSize + 45 + members.count * (8 + 4 * parameters.dim)
             if bytes > settings.maxMessageBytes { throw CoordinatorError.shardTooLarge(shard: s, bytes: bytes, cap: settings.maxMessageBytes) }
         }
-        logger.info("cluster plan", metadata: ["shards": "\(settings.shards)", "items": "\(n)", "parameters": "\(parameters)",
+        logger.info("cluster plan", metadata: ["shards": "\(shardCount)", "items": "\(n)", "parameters": "\(parameters)",
                                                "sizes": "\(plan.shards.map(\.count).map(String.init).joined(separator: ","))",
                                                "boundary_elements": "\(plan.boundaryCount)", "refinement": "\(settings.refine)",
                                                "plan_s": "\(String(format: "%.2f", planSeconds))", "fingerprint": "\(plan.fingerprint.prefix(16))"])
@@ -152,11 +154,11 @@ public enum ClusterBuild {
         let serveSeconds = Date().timeIntervalSince(started)
 
         let st = server.state.withLock { $0 }
-        let graphs = (0..<settings.shards).map { st.graphs[$0] }
+        let graphs = (0..<shardCount).map { st.graphs[$0] }
         guard graphs.allSatisfy({ $0 != nil }) else { throw CoordinatorError.transport("the build ended with shards missing") }
-        logger.info("merging shard graphs", metadata: ["shards": "\(settings.shards)", "threads": "\(settings.mergeThreads)"])
+        logger.info("merging shard graphs", metadata: ["shards": "\(shardCount)", "threads": "\(settings.mergeThreads)"])
         var refined = RefineOutput()
-        for s in 0..<settings.shards {
+        for s in 0..<shardCount {
             if let r = st.refined[s] {
                 refined.lists += r.lists
                 refined.offers += r.offers
@@ -171,7 +173,7 @@ public enum ClusterBuild {
         if workerCount == 0 { workerCount = st.jobsByWorker.count }
         var report = ClusterReport()
         if case .local = settings.mode { report.mode = "local" } else { report.mode = "cluster" }
-        report.shards = settings.shards
+        report.shards = shardCount
         report.shardSizes = plan.shards.map(\.count)
         report.centroids = plan.centroids
         report.planFingerprint = plan.fingerprint
@@ -179,12 +181,13 @@ public enum ClusterBuild {
         report.boundaryElements = plan.boundaryCount
         report.workers = workerCount
         report.jobsRun = st.jobsRun
-        report.resumedJobs = resumed.count + (settings.shards > 1 ? saved.refined.count : 0)
+        report.resumedJobs = resumed.count + (shardCount > 1 ? saved.refined.count : 0)
         report.retries = st.retries
+        report.lateResults = st.lateResults
         report.rejectedMessages = st.rejected
         report.jobsPerWorker = st.jobsByWorker
-        report.shardBuildSeconds = (0..<settings.shards).map { st.buildSeconds[$0] ?? 0 }
-        report.refineSeconds = settings.shards > 1 ? (0..<settings.shards).map { st.refineSeconds[$0] ?? 0 } : []
+        report.shardBuildSeconds = (0..<shardCount).map { st.buildSeconds[$0] ?? 0 }
+        report.refineSeconds = shardCount > 1 ? (0..<shardCount).map { st.refineSeconds[$0] ?? 0 } : []
         report.planSeconds = planSeconds
         report.serveSeconds = serveSeconds
         report.mergeLevelZeroSeconds = mergeReport.levelZeroSeconds

@@ -1,5 +1,9 @@
 /// The state of every shard job: pending, leased to a connection with an attempt number and a
 /// deadline, or done. Pure bookkeeping, so each rule is unit-tested without sockets.
+///
+/// A lease's deadline is the time by which its worker must next show progress: each report that
+/// shows it moves the deadline on, so a long job on a live worker is never taken back, and a
+/// dead, hung or silent worker loses its job one lease after it was last heard.
 public struct JobBoard: Sendable {
     public enum Slot: Sendable, Equatable {
         case pending
@@ -47,6 +51,26 @@ public struct JobBoard: Sendable {
         return 0
     }
 
+    /// True while a job is not done: a valid result for it is still wanted, whichever attempt sends it.
+    public func isOpen(_ shard: Int) -> Bool { shard >= 0 && shard < slots.count && slots[shard] != .done }
+
+    /// Moves the deadline of (shard, attempt) held by `pipe` to `deadline`; false when that is not the live lease.
+    @discardableResult
+    public mutating func extend(shard: Int, attempt: UInt32, pipe: UInt32, deadline: Double) -> Bool {
+        guard isCurrent(shard: shard, attempt: attempt, pipe: pipe) else { return false }
+        slots[shard] = .leased(pipe: pipe, attempt: attempt, deadline: deadline)
+        return true
+    }
+
+    /// Gives a pending job back to the worker still making progress on an attempt whose lease had
+    /// lapsed, so the job is not started again from scratch; false unless the job is pending.
+    @discardableResult
+    public mutating func reclaim(shard: Int, attempt: UInt32, pipe: UInt32, deadline: Double) -> Bool {
+        guard shard >= 0, shard < slots.count, slots[shard] == .pending, attempt >= 1, attempt <= attempts[shard] else { return false }
+        slots[shard] = .leased(pipe: pipe, attempt: attempt, deadline: deadline)
+        return true
+    }
+
     public mutating func complete(shard: Int) { slots[shard] = .done }
 
     /// Puts a leased shard back to pending after a failed attempt. Returns false once the shard
@@ -61,6 +85,14 @@ public struct JobBoard: Sendable {
     /// The shards leased to a connection that went away.
     public func leases(of pipe: UInt32) -> [Int] {
         slots.indices.filter { if case .leased(let p, _, _) = slots[$0] { return p == pipe }; return false }
+    }
+
+    /// Moves every lease's deadline on by `seconds`: time in which the coordinator itself could not
+    /// hear its workers does not count against them.
+    public mutating func postpone(by seconds: Double) {
+        for s in slots.indices {
+            if case .leased(let p, let a, let d) = slots[s] { slots[s] = .leased(pipe: p, attempt: a, deadline: d + seconds) }
+        }
     }
 
     /// The shards whose lease deadline has passed.

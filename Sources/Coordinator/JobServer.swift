@@ -37,6 +37,12 @@ final class JobServer: @unchecked Sendable {
         var retries = 0
         var rejected = 0
         var nextWorkerID: UInt32 = 1
+        /// The last progress reported per job, with the attempt that reported it.
+        var reported: [Int: (attempt: UInt32, done: UInt64)] = [:]
+        /// Results that arrived after their attempt's lease had lapsed and were kept.
+        var lateResults = 0
+        /// When the lease check last ran.
+        var lastTick: Double?
         var failure: CoordinatorError?
         var finished = false
     }
@@ -46,7 +52,10 @@ final class JobServer: @unchecked Sendable {
     let inputs: ShardInputs
     var plan: ShardPlan { inputs.plan }
     var parameters: IndexParameters { inputs.parameters }
+    /// How long a worker holding a job may go without showing progress.
     let leaseSeconds: Double
+    /// How often workers report progress: four reports per lease, at most every 10 s.
+    var reportMilliseconds: UInt32 { UInt32(min(max(leaseSeconds * 250, 50), 10_000)) }
     let largeCap: Int
     let work: WorkFolder
     let logger: Logger
@@ -125,9 +134,16 @@ final class JobServer: @unchecked Sendable {
     private func tick(alive: @Sendable () -> Bool) -> Bool {
         let now = Self.now()
         return state.withLock { st in
+            // Checking a large result (or the disk) can hold both cooperative threads for a while,
+            // with progress reports queued unread; that time is not the workers' silence.
+            if let last = st.lastTick, now - last > 1 { st.board.postpone(by: now - last) }
+            st.lastTick = now
             for s in st.board.expired(now: now) {
-                logger.warning("lease expired", metadata: ["shard": "\(s)", "lease_s": "\(Int(leaseSeconds))"])
-                retry(&st, shard: s, reason: "its lease of \(Int(leaseSeconds)) s expired")
+                var name = "?"
+                if case .leased(let pipe, _, _) = st.board.slots[s] { name = st.peers[pipe]?.name ?? "?" }
+                logger.warning("no progress from the worker within the lease; job handed out again",
+                               metadata: ["worker": "\(name)", "job": "\(s)", "lease_s": "\(leaseSeconds)"])
+                retry(&st, shard: s, reason: "worker \(name) showed no progress for \(leaseSeconds) s (cluster.lease_seconds)")
             }
             if st.failure == nil, !st.board.isComplete, !alive() {
                 st.failure = .workersExited("\(st.board.doneCount) of \(shardCount * phases) jobs were done")
@@ -179,8 +195,7 @@ final class JobServer: @unchecked Sendable {
             return next(for: request.pipe, peer: peer)
         case .failure(let shard, let attempt, let reason):
             guard let peer = authenticated(request.pipe) else { return refuse(request.pipe, "FAILURE before authentication") }
-            // A refinement's failure carries the shard with the top bit set.
-            let job = shard & 0x8000_0000 != 0 ? shardCount + Int(shard & 0x7FFF_FFFF) : Int(shard)
+            let job = jobNumber(shard)
             state.withLock { st in
                 guard st.board.isCurrent(shard: job, attempt: attempt, pipe: request.pipe) else { return }
                 logger.warning("worker could not do a job", metadata: ["worker": "\(peer.name)", "job": "\(job)", "reason": "\(reason)"])
@@ -191,8 +206,38 @@ final class JobServer: @unchecked Sendable {
             guard let peer = authenticated(request.pipe) else { return refuse(request.pipe, "REFINED before authentication") }
             guard acceptRefined(r, from: request.pipe, peer: peer) else { return refuse(request.pipe, "invalid REFINED for shard \(r.shard)") }
             return next(for: request.pipe, peer: peer)
-        case .challenge, .welcome, .reject, .job, .wait, .stop, .refine:
+        case .progress(let job, let attempt, let done, let total):
+            guard let peer = authenticated(request.pipe) else { return refuse(request.pipe, "PROGRESS before authentication") }
+            return .send(progressed(jobNumber(job), attempt: attempt, done: done, total: total, pipe: request.pipe, peer: peer).encoded())
+        case .challenge, .welcome, .reject, .job, .wait, .stop, .refine, .carryOn, .abandon:
             return refuse(request.pipe, "a \(message.name) message is never sent by a worker")
+        }
+    }
+
+    /// The board's job for a shard number on the wire: a refinement carries the shard with the top bit set.
+    private func jobNumber(_ wire: UInt32) -> Int {
+        wire & 0x8000_0000 != 0 ? shardCount + Int(wire & 0x7FFF_FFFF) : Int(wire)
+    }
+
+    /// A worker's progress report: progress on the live lease moves its deadline on; a worker
+    /// still going on a lapsed attempt gets the job back if nobody else took it, and keeps going
+    /// if somebody did (its result is still wanted); a job already done is abandoned.
+    private func progressed(_ job: Int, attempt: UInt32, done: UInt64, total: UInt64, pipe: UInt32, peer: Peer) -> WireMessage {
+        let now = Self.now()
+        return state.withLock { st -> WireMessage in
+            guard !st.finished, st.failure == nil, st.board.isOpen(job) else { return .abandon }
+            let last = st.reported[job]
+            // A refinement does not count its work: reports show that its worker is alive.
+            let advanced = total == 0 || last == nil || last?.attempt != attempt || done > last?.done ?? 0
+            guard advanced else { return .carryOn(milliseconds: reportMilliseconds) }
+            st.reported[job] = (attempt, done)
+            let deadline = now + leaseSeconds
+            if !st.board.extend(shard: job, attempt: attempt, pipe: pipe, deadline: deadline),
+               st.board.reclaim(shard: job, attempt: attempt, pipe: pipe, deadline: deadline) {
+                logger.info("job taken back by the worker still building it", metadata: ["worker": "\(peer.name)", "job": "\(job)",
+                                                                                        "attempt": "\(attempt)"])
+            }
+            return .carryOn(milliseconds: reportMilliseconds)
         }
     }
 
@@ -239,7 +284,7 @@ final class JobServer: @unchecked Sendable {
         }
         logger.info("worker joined", metadata: ["worker": "\(peer.name)", "id": "\(peer.workerID)"])
         let proof = Handshake.proof(token: token, role: "coordinator", nonce: workerNonce)
-        return .send(WireMessage.welcome(mac: proof, workerID: peer.workerID).encoded())
+        return .send(WireMessage.welcome(mac: proof, workerID: peer.workerID, reportMilliseconds: reportMilliseconds).encoded())
     }
 
     /// The next JOB, a WAIT, or STOP for this connection.
@@ -298,8 +343,10 @@ final class JobServer: @unchecked Sendable {
     private func acceptRefined(_ r: RefineResult, from pipe: UInt32, peer: Peer) -> Bool {
         let s = Int(r.shard)
         let job = shardCount + s
-        guard s < shardCount, state.withLock({ $0.board.isCurrent(shard: job, attempt: r.attempt, pipe: pipe) }) else {
-            logger.info("stale refinement dropped", metadata: ["worker": "\(peer.name)", "shard": "\(r.shard)", "attempt": "\(r.attempt)"])
+        // Refinements are deterministic and checked: one from a lapsed attempt is as good as any.
+        guard s < shardCount, state.withLock({ $0.board.isOpen(job) }) else {
+            logger.info("refinement of a job already done dropped", metadata: ["worker": "\(peer.name)", "shard": "\(r.shard)",
+                                                                              "attempt": "\(r.attempt)"])
             return true
         }
         if let problem = inputs.validate(r.output, shard: s) {
@@ -314,7 +361,8 @@ final class JobServer: @unchecked Sendable {
             return true
         }
         let (done, total): (Int, Int) = state.withLock { st in
-            if st.board.isCurrent(shard: job, attempt: r.attempt, pipe: pipe) {
+            if st.board.isOpen(job) {
+                if !st.board.isCurrent(shard: job, attempt: r.attempt, pipe: pipe) { st.lateResults += 1 }
                 st.board.complete(shard: job)
                 st.refined[s] = r.output
                 st.jobsRun += 1
@@ -340,9 +388,10 @@ final class JobServer: @unchecked Sendable {
     /// Returns false only for an invalid result (a stale one is dropped quietly).
     private func accept(_ r: ShardResult, from pipe: UInt32, peer: Peer) -> Bool {
         let s = Int(r.shard)
-        let current = s < shardCount && state.withLock { $0.board.isCurrent(shard: s, attempt: r.attempt, pipe: pipe) }
-        guard current else {
-            logger.info("stale result dropped", metadata: ["worker": "\(peer.name)", "shard": "\(r.shard)", "attempt": "\(r.attempt)"])
+        // Shard graphs are deterministic and checked: a result from a lapsed attempt is as good as any.
+        guard s < shardCount, state.withLock({ $0.board.isOpen(s) }) else {
+            logger.info("result of a job already done dropped", metadata: ["worker": "\(peer.name)", "shard": "\(r.shard)",
+                                                                          "attempt": "\(r.attempt)"])
             return true
         }
         let graph: HNSWIndex
@@ -360,7 +409,8 @@ final class JobServer: @unchecked Sendable {
             return true
         }
         let (done, total): (Int, Int) = state.withLock { st in
-            guard st.board.isCurrent(shard: s, attempt: r.attempt, pipe: pipe) else { return (st.board.doneCount, shardCount * phases) }
+            guard st.board.isOpen(s) else { return (st.board.doneCount, shardCount * phases) }
+            if !st.board.isCurrent(shard: s, attempt: r.attempt, pipe: pipe) { st.lateResults += 1 }
             st.board.complete(shard: s)
             st.graphs[s] = graph
             st.graphBytes[s] = r.graph

@@ -8,6 +8,7 @@ public enum HNSWError: Error, Equatable, CustomStringConvertible, Sendable {
     case io(path: String, message: String)
     case corruptFile(path: String, message: String)
     case invalidGraph(String)
+    case cancelled
 
     public var description: String {
         switch self {
@@ -20,6 +21,7 @@ public enum HNSWError: Error, Equatable, CustomStringConvertible, Sendable {
         case .io(let p, let m): return "\(p): \(m)"
         case .corruptFile(let p, let m): return "\(p): not a valid hnswlib index: \(m)"
         case .invalidGraph(let m): return "invalid shard graph: \(m)"
+        case .cancelled: return "the build was cancelled"
         }
     }
 }

@@ -16,13 +16,17 @@ public struct BuildOptions: Sendable {
     public var batchSize: Int
     /// Called on the calling thread after each batch with (elements inserted, elements to insert).
     public var progress: (@Sendable (Int, Int) -> Void)?
+    /// Asked after each batch (deterministic mode); true ends the build with `HNSWError.cancelled`
+    /// and leaves the index unusable.
+    public var shouldStop: (@Sendable () -> Bool)?
 
     public init(threads: Int = 1, mode: BuildMode = .deterministic, batchSize: Int = 128,
-                progress: (@Sendable (Int, Int) -> Void)? = nil) {
+                progress: (@Sendable (Int, Int) -> Void)? = nil, shouldStop: (@Sendable () -> Bool)? = nil) {
         self.threads = max(threads, 1)
         self.mode = mode
         self.batchSize = max(batchSize, 1)
         self.progress = progress
+        self.shouldStop = shouldStop
     }
 }
 
@@ -61,7 +65,9 @@ extension HNSWIndex {
         count = start + fresh.count
         switch options.mode {
         case .deterministic:
-            insertBatches(start..<count, maxBatch: options.batchSize, threads: options.threads, progress: options.progress)
+            let finished = insertBatches(start..<count, maxBatch: options.batchSize, threads: options.threads, progress: options.progress,
+                                         shouldStop: options.shouldStop)
+            guard finished else { throw HNSWError.cancelled }
         case .locked:
             insertLocked(start..<count, threads: options.threads)
         }
@@ -113,8 +119,10 @@ extension HNSWIndex {
     }
 
     /// Deterministic insertion of the prepared records `range` by batches with prefix doubling.
+    /// Returns false when `shouldStop` ended it early.
+    @discardableResult
     func insertBatches(_ range: Range<Int>, maxBatch: Int, threads: Int, progress: (@Sendable (Int, Int) -> Void)? = nil,
-                       lowestLayer: Int = 0) {
+                       shouldStop: (@Sendable () -> Bool)? = nil, lowestLayer: Int = 0) -> Bool {
         var start = range.lowerBound
         let end = range.upperBound
         if entryPoint == nil, start < end {
@@ -132,7 +140,7 @@ extension HNSWIndex {
                 break
             }
             let batch = start..<(start + size)
-            guard let ep = entryPoint else { return }
+            guard let ep = entryPoint else { return true }
             let top = maxLevel
             Parallel.forEach(count: size, threads: workers, grain: 1) { r, w in
                 for i in r {
@@ -147,7 +155,9 @@ extension HNSWIndex {
             }
             start += size
             progress?(start - range.lowerBound, range.count)
+            if let shouldStop, shouldStop() { return false }
         }
+        return true
     }
 
     /// Offers each batch element to the lists of the neighbours it chose (older elements and batch

@@ -2,6 +2,7 @@ import Foundation
 import HNSW
 import Logging
 import Shared
+import Synchronization
 
 /// How a worker connects and works.
 public struct WorkerOptions: Sendable {
@@ -75,6 +76,7 @@ public enum WorkerLoop {
         // jobs then ship only their ids. A new session (a new connection) starts empty, as does the
         // coordinator's record of what this worker holds.
         var cache: [UInt32: HNSWIndex] = [:]
+        var reportMs: UInt32 = 1000
         while true {
             if let p = o.parentPID, getppid() != p { throw WorkerError.parentGone }
             cache.removeAll()
@@ -84,8 +86,9 @@ public enum WorkerLoop {
                 let proof = Handshake.proof(token: o.token, role: "worker", nonce: nonce)
                 switch try exchange(.auth(mac: proof, nonce: mine)) {
                 case .reject(let reason): throw WorkerError.rejected(reason)
-                case .welcome(let mac, let id):
+                case .welcome(let mac, let id, let ms):
                     guard Handshake.verify(mac, token: o.token, role: "coordinator", nonce: mine) else { throw WorkerError.impostor }
+                    reportMs = ms
                     logger.info("joined the coordinator", metadata: ["url": "\(o.connect)", "worker_id": "\(id)"])
                 default: throw ProtocolSlip(reason: "expected WELCOME")
                 }
@@ -93,12 +96,33 @@ public enum WorkerLoop {
                 while true {
                     switch reply {
                     case .job(let job):
-                        let (message, index) = build(job, threads: o.threads, logger: logger)
+                        let threads = o.threads
+                        let outcome = try reporting(job: job.shard, attempt: job.attempt, every: reportMs, exchange: exchange) { control in
+                            build(job, threads: threads, control: control, logger: logger)
+                        }
+                        let (message, index) = outcome.value
+                        guard !outcome.abandoned else {
+                            logger.info("job abandoned: the coordinator has its result", metadata: ["shard": "\(job.shard)", "attempt": "\(job.attempt)"])
+                            reply = try exchange(.ready)
+                            continue
+                        }
                         if let index { cache[job.shard] = index }
                         reply = try exchange(message)
                         summary.jobs += 1
                     case .refine(let job):
-                        reply = try exchange(refine(job, threads: o.threads, cache: &cache, logger: logger))
+                        let held = cache
+                        let outcome = try reporting(job: job.shard | 0x8000_0000, attempt: job.attempt, every: reportMs, exchange: exchange) { _ in
+                            refine(job, threads: o.threads, cache: held, logger: logger)
+                        }
+                        let (message, received) = outcome.value
+                        // The coordinator counts the shipped graphs as held by this worker either way.
+                        cache.merge(received) { a, _ in a }
+                        guard !outcome.abandoned else {
+                            logger.info("refinement abandoned: the coordinator has its result", metadata: ["shard": "\(job.shard)"])
+                            reply = try exchange(.ready)
+                            continue
+                        }
+                        reply = try exchange(message)
                         summary.jobs += 1
                     case .wait(let ms):
                         if let p = o.parentPID, getppid() != p { throw WorkerError.parentGone }
@@ -133,10 +157,53 @@ public enum WorkerLoop {
         usleep(200_000)
     }
 
+    /// Runs `work` on its own thread while this thread reports its progress to the coordinator
+    /// every `ms` milliseconds (as the coordinator's replies ask), so a long job keeps its lease.
+    /// `abandoned` is true when the coordinator said the job is no longer needed; the work was then
+    /// told to stop and waited for. A connection failure stops the work too before it is thrown.
+    static func reporting<T: Sendable>(job: UInt32, attempt: UInt32, every ms: UInt32, exchange: (WireMessage) throws -> WireMessage,
+                                       _ work: @escaping @Sendable (JobControl) -> T) throws -> (value: T, abandoned: Bool) {
+        let control = JobControl()
+        let finished = DispatchSemaphore(value: 0)
+        let result = ResultSlot<T>()
+        let thread = Thread {
+            result.value.withLock { $0 = work(control) }
+            finished.signal()
+        }
+        // The builds' own threads do the heavy work; this one only needs room for their setup.
+        thread.stackSize = 8 << 20
+        thread.start()
+        var interval = ms
+        var abandoned = false
+        do {
+            while !abandoned, finished.wait(timeout: .now() + .milliseconds(Int(min(max(interval, 10), 60_000)))) == .timedOut {
+                let reply = try exchange(.progress(job: job, attempt: attempt, done: control.done.load(ordering: .relaxed),
+                                                   total: control.total.load(ordering: .relaxed)))
+                switch reply {
+                case .carryOn(let next): interval = next
+                case .abandon:
+                    control.stop.store(true, ordering: .relaxed)
+                    abandoned = true
+                default: throw ProtocolSlip(reason: "unexpected \(reply.name) in answer to PROGRESS")
+                }
+            }
+        } catch {
+            control.stop.store(true, ordering: .relaxed)
+            finished.wait()
+            throw error
+        }
+        // The loop consumed the signal unless it left to abandon the job.
+        if abandoned { finished.wait() }
+        guard let value = result.value.withLock({ $0 }) else { throw ProtocolSlip(reason: "a job's thread ended without a result") }
+        return (value, abandoned)
+    }
+
     /// Refines one shard's boundary elements against the shipped neighbouring shards. Each shipped
-    /// graph is assembled (and so validated) first; a bad job is reported, not fatal.
-    static func refine(_ job: RefineSpec, threads: Int, cache: inout [UInt32: HNSWIndex], logger: Logger) -> WireMessage {
+    /// graph is assembled (and so validated) first; a bad job is reported, not fatal. Returns the
+    /// message and the shard graphs received, which later jobs may name as cached.
+    static func refine(_ job: RefineSpec, threads: Int, cache: [UInt32: HNSWIndex], logger: Logger) -> (WireMessage, [UInt32: HNSWIndex]) {
         let started = DispatchTime.now().uptimeNanoseconds
+        var received: [UInt32: HNSWIndex] = [:]
         do {
             var graphs: [UInt32: MemberGraph] = [:]
             for s in job.shards {
@@ -154,7 +221,7 @@ public enum WorkerLoop {
                                                    rows: rows, labels: s.labels, graph: $0)
                         }
                     }
-                    cache[s.shard] = index
+                    received[s.shard] = index
                 }
                 graphs[s.shard] = MemberGraph(index: index, members: s.members)
             }
@@ -166,20 +233,26 @@ public enum WorkerLoop {
             let micros = (DispatchTime.now().uptimeNanoseconds - started) / 1000
             logger.info("shard refined", metadata: ["shard": "\(job.shard)", "elements": "\(job.boundary.count)",
                                                     "refine_s": "\(String(format: "%.2f", Double(micros) * 1e-6))"])
-            return .refined(RefineResult(shard: job.shard, attempt: job.attempt, micros: micros, output: out))
+            return (.refined(RefineResult(shard: job.shard, attempt: job.attempt, micros: micros, output: out)), received)
         } catch {
-            return .failure(shard: job.shard | 0x8000_0000, attempt: job.attempt, reason: "\(error)")
+            return (.failure(shard: job.shard | 0x8000_0000, attempt: job.attempt, reason: "\(error)"), received)
         }
     }
 
     /// Builds one shard graph; a job that cannot be built is reported, not fatal.
-    static func build(_ job: JobSpec, threads: Int, logger: Logger) -> (WireMessage, HNSWIndex?) {
+    static func build(_ job: JobSpec, threads: Int, control: JobControl, logger: Logger) -> (WireMessage, HNSWIndex?) {
         let started = DispatchTime.now().uptimeNanoseconds
         do {
             let index = try HNSWIndex(space: job.space, dim: job.dim, M: job.M, efConstruction: job.efConstruction,
                                       capacity: job.labels.count, seed: job.seed)
             try job.vectors.withUnsafeBufferPointer {
-                try index.add(rows: $0, labels: job.labels, options: BuildOptions(threads: threads, batchSize: job.batchSize))
+                let options = BuildOptions(threads: threads, batchSize: job.batchSize,
+                                           progress: { done, total in
+                                               control.total.store(UInt64(total), ordering: .relaxed)
+                                               control.done.store(UInt64(done), ordering: .relaxed)
+                                           },
+                                           shouldStop: { control.stop.load(ordering: .relaxed) })
+                try index.add(rows: $0, labels: job.labels, options: options)
             }
             let micros = (DispatchTime.now().uptimeNanoseconds - started) / 1000
             logger.info("shard built", metadata: ["shard": "\(job.shard)", "attempt": "\(job.attempt)", "items": "\(job.labels.count)",
@@ -189,4 +262,17 @@ public enum WorkerLoop {
             return (.failure(shard: job.shard, attempt: job.attempt, reason: "\(error)"), nil)
         }
     }
+}
+
+/// What a job running on its own thread shares with the thread that reports on it.
+final class JobControl: Sendable {
+    let done = Atomic<UInt64>(0)
+    let total = Atomic<UInt64>(0)
+    /// Set when the job is no longer wanted; the build stops after its current batch.
+    let stop = Atomic<Bool>(false)
+}
+
+/// The value a job's thread hands back.
+private final class ResultSlot<T: Sendable>: Sendable {
+    let value = Mutex<T?>(nil)
 }

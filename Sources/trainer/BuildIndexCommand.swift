@@ -33,7 +33,7 @@ struct BuildIndexCommand: ParsableCommand {
     @Option(name: .customLong("refine-max-shards"), parsing: .unconditional, help: "Other shards searched per refined element.") var refineMaxShards = RefineSettings().maxCross
     @Option(name: .customLong("refine-k"), parsing: .unconditional, help: "Candidates kept from each cross-shard search.") var refineK = RefineSettings().crossK
     @Option(name: .customLong("refine-ef"), parsing: .unconditional, help: "Beam width of each cross-shard search.") var refineEf = RefineSettings().crossEf
-    @Option(name: .customLong("lease-seconds"), parsing: .unconditional, help: "Seconds a worker may hold a job before it is handed to another.") var leaseSeconds: Double = 600
+    @Option(name: .customLong("lease-seconds"), parsing: .unconditional, help: "Seconds a worker holding a job may go without showing progress before the job is handed to another.") var leaseSeconds: Double = 60
 
     func validate() throws {
         for (value, range, flag) in [(m, ParameterLimits.M, "-M"), (efConstruction, ParameterLimits.efConstruction, "--ef-construction"),
@@ -67,14 +67,14 @@ struct BuildIndexCommand: ParsableCommand {
         var report: ClusterReport?
         if cluster.workers != nil || cluster.listen != nil {
             guard mode == .deterministic else { throw CLIError.usage("a cluster build is always deterministic; drop --mode locked") }
-            if let s = cluster.shards, let why = ShardLimits.tooMany(shards: s, items: x.rows, M: m) {
+            if case .fixed(let s)? = cluster.shards, let why = ShardLimits.tooMany(shards: s, items: x.rows, M: m) {
                 throw CLIError.usage("--shards \(why) (\(vectors))")
             }
             let workers = cluster.workers ?? 0
             let settings = ClusterSettings(
                 mode: cluster.listen.map { .listen(url: $0) }
                     ?? .local(workers: workers, executable: trainerExecutable(), threadsPerWorker: max(1, t / workers)),
-                shards: cluster.shards ?? max(workers, 1), tokenEnv: tokenEnv, tokenFile: cluster.tokenFile,
+                shards: cluster.shards ?? .automatic, tokenEnv: tokenEnv, tokenFile: cluster.tokenFile,
                 tls: TLSSettings(certFile: tlsCert, keyFile: tlsKey), workFolder: workDir ?? out + ".work", resume: cluster.resume,
                 leaseSeconds: leaseSeconds, mergeThreads: t,
                 refine: RefineSettings(epsilon: refineEpsilon, maxCross: refineMaxShards, crossK: refineK, crossEf: refineEf),

@@ -21,7 +21,7 @@ struct CLIError: Error {
         switch e {
         case .corruptFile, .dimensionMismatch, .duplicateLabel: self = .input("\(e)")
         case .invalidParameter: self = .usage("\(e)")
-        case .io, .labelNotFound, .capacityExceeded, .invalidGraph: self = .runtime("\(e)")
+        case .io, .labelNotFound, .capacityExceeded, .invalidGraph, .cancelled: self = .runtime("\(e)")
         }
     }
 }

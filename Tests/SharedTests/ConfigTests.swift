@@ -34,6 +34,26 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(error(minimal + "\ncluster: {refine: {max_shards: 255, k: 4096}}\n"), "no error")
     }
 
+    func testShardsAreAutoOrACount() throws {
+        XCTAssertEqual(try TrainerConfig.parse(yaml: minimal, path: "c.yml").cluster.shards, .automatic)
+        XCTAssertEqual(try TrainerConfig.parse(yaml: minimal + "\ncluster: {shards: auto}\n", path: "c.yml").cluster.shards, .automatic)
+        XCTAssertEqual(try TrainerConfig.parse(yaml: minimal + "\ncluster: {shards: 12}\n", path: "c.yml").cluster.shards, .fixed(12))
+        for bad in ["0", "\"12\"", "many", "65537", "[4]"] {
+            XCTAssertTrue(error(minimal + "\ncluster: {shards: \(bad)}\n").contains("cluster.shards: expected auto or a shard count in 1…65536"), bad)
+        }
+    }
+
+    func testAutomaticShardsFollowTheCatalogSize() {
+        let target = ShardLimits.targetItemsPerShard
+        XCTAssertEqual(ShardCount.automatic.resolve(items: 2000, M: 32), 1)
+        XCTAssertEqual(ShardCount.automatic.resolve(items: target, M: 32), 1)
+        XCTAssertEqual(ShardCount.automatic.resolve(items: target + 1, M: 32), 2)
+        XCTAssertEqual(ShardCount.automatic.resolve(items: 10_000_000, M: 32), (10_000_000 + target - 1) / target)
+        XCTAssertEqual(ShardCount.automatic.resolve(items: 100_000_000, M: 32), 100_000_000 / target)
+        XCTAssertEqual(ShardCount.automatic.resolve(items: 1, M: 32), 1)
+        XCTAssertEqual(ShardCount.fixed(7).resolve(items: 10, M: 32), 7, "a fixed count is checked against the catalog elsewhere, by name")
+    }
+
     func testTargetMayAlsoBeNumericButNotCategorical() {
         XCTAssertEqual(error(minimal), "no error")
         XCTAssertTrue(error("input: {features: f.parquet}\nfeatures: {onehot: [b], target_encode: [c], target: b}\n")

@@ -9,8 +9,9 @@ final class WireTests: XCTestCase {
     var samples: [WireMessage] {
         [.hello(name: "node-1"), .challenge(nonce: Array(repeating: 7, count: 32)),
          .auth(mac: Array(repeating: 1, count: 32), nonce: Array(repeating: 2, count: 32)),
-         .welcome(mac: Array(repeating: 3, count: 32), workerID: 9), .reject(reason: "bad token"), .ready, .job(job),
-         .wait(milliseconds: 250), .stop, .result(ShardResult(shard: 3, attempt: 2, buildMicros: 1234, graph: [1, 2, 3, 4, 5])),
+         .welcome(mac: Array(repeating: 3, count: 32), workerID: 9, reportMilliseconds: 2500), .reject(reason: "bad token"), .ready, .job(job),
+         .wait(milliseconds: 250), .stop, .progress(job: 0x8000_0002, attempt: 3, done: 640, total: 1000), .carryOn(milliseconds: 500),
+         .abandon, .result(ShardResult(shard: 3, attempt: 2, buildMicros: 1234, graph: [1, 2, 3, 4, 5])),
          .failure(shard: 1, attempt: 1, reason: "out of memory"),
          .refine(RefineSpec(shard: 1, attempt: 1, space: .cosine, dim: 2, M: 4, efConstruction: 10, seed: 7, crossK: 4, crossEf: 8,
                             shards: [ShippedShard(shard: 1, members: [5, 9], labels: [50, 90], vectors: [1, 2, 3, 4], graph: [1, 2, 3]),

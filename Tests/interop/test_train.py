@@ -249,6 +249,19 @@ def test_failed_save_restores_every_previous_artifact(workdir):
     assert not [f for f in os.listdir(m) if f.startswith(".staging")]
 
 
+def test_shard_count_follows_the_catalog_by_default(workdir, tmp_path):
+    """`cluster.shards` defaults to auto: one shard per 500,000 items, so the 1,000-item sample is
+    one shard whatever the worker count, recorded as resolved in `cluster` and as auto in `config`."""
+    trainer("train", "--config", workdir / "trainer.yml", "--workers", 2)
+    meta = json.loads((workdir / "models/training_metadata.json").read_text())
+    assert meta["cluster"]["shards"] == 1 and meta["cluster"]["shard_sizes"] == [1000] and meta["config"]["cluster"]["shards"] == "auto"
+    single = (workdir / "models/hnsw_index.bin").read_bytes()
+    trainer("train", "--config", workdir / "trainer.yml", "--workers", 1, "--shards", "auto")
+    assert (workdir / "models/hnsw_index.bin").read_bytes() == single
+    p = trainer("train", "--config", workdir / "trainer.yml", "--workers", 1, "--shards", "0", check=False)
+    assert p.returncode == 2 and "--shards" in p.stderr, p.stderr
+
+
 def test_cluster_training_depends_on_shards_not_workers(workdir):
     """`trainer train` on local worker processes: same bytes for 1 and 3 workers, the shard plan and
     per-worker jobs in the metadata and the log, and hnswlib finds each item first."""

@@ -87,6 +87,15 @@ struct ConfigMapping {
         return i
     }
 
+    /// `auto` or a shard count.
+    mutating func shardCount(_ key: String, default d: ShardCount) throws -> ShardCount {
+        guard let v = node(key) else { return d }
+        guard case .scalar(let s) = v, let count = ShardCount(s.string), s.style == .plain || count == .automatic else {
+            throw fail(key, "expected auto or a shard count in \(ShardLimits.count.lowerBound)…\(ShardLimits.count.upperBound), got \(shown(v))")
+        }
+        return count
+    }
+
     /// An integer within a range of the shared limits tables.
     mutating func int(_ key: String, default d: Int, in range: ClosedRange<Int>) throws -> Int {
         let i = try int(key, default: d)

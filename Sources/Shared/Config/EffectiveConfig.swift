@@ -106,7 +106,7 @@ extension TrainerConfig {
         func names(_ v: [String]) -> ConfigValue { .list(v.map { .string($0) }) }
         typealias E = ConfigValue.Entry
         var clusterEntries: [E] = [
-            E("mode", s(cluster.mode)), E("shards", .int(cluster.shards)), E("workers", .int(cluster.workers)),
+            E("mode", s(cluster.mode)), E("shards", { if case .fixed(let n) = cluster.shards { return .int(n) }; return s("auto") }()), E("workers", .int(cluster.workers)),
             E("worker_threads", .int(cluster.workerThreads)), E("listen", s(cluster.listen)), E("token_env", s(cluster.tokenEnv)),
             E("token_file", opt(cluster.tokenFile)), E("lease_seconds", .double(cluster.leaseSeconds)),
             E("refine", .map([E("epsilon", .double(cluster.refineEpsilon)), E("max_shards", .int(cluster.refineMaxShards)),

@@ -58,7 +58,8 @@ public struct TrainerConfig: Codable, Equatable, Sendable {
         /// single (threads in this process), local (worker child processes over ipc://) or
         /// cluster (listen for `trainer worker` processes on other machines).
         public var mode: String
-        public var shards: Int
+        /// `auto` follows the catalog's size (`ShardLimits.targetItemsPerShard` items per shard).
+        public var shards: ShardCount
         public var workers: Int
         /// Threads per local worker; 0 shares the cores among the workers.
         public var workerThreads: Int
@@ -194,12 +195,12 @@ public struct TrainerConfig: Codable, Equatable, Sendable {
         var tls = try cl.child("tls")
         var rf = try cl.child("refine")
         let cluster = Cluster(mode: try cl.choice("mode", ["single", "local", "cluster"], default: "single"),
-                              shards: try cl.int("shards", default: 8, in: ShardLimits.count), workers: try cl.int("workers", default: 2, min: 1),
+                              shards: try cl.shardCount("shards", default: .automatic), workers: try cl.int("workers", default: 2, min: 1),
                               workerThreads: try cl.int("worker_threads", default: 0, min: 0),
                               listen: try cl.string("listen", default: "tcp://0.0.0.0:7700"),
                               tokenEnv: try cl.string("token_env", default: "TRAINER_CLUSTER_TOKEN"),
                               tokenFile: try cl.optionalPath("token_file"),
-                              leaseSeconds: try cl.double("lease_seconds", default: 600, above: 0),
+                              leaseSeconds: try cl.double("lease_seconds", default: 60, above: 0),
                               workDir: try cl.optionalPath("work_dir"),
                               tlsCert: try tls.optionalPath("cert"), tlsKey: try tls.optionalPath("key"),
                               refineEpsilon: try rf.double("epsilon", default: 0.05, min: 0),

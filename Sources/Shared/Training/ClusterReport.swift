@@ -14,6 +14,8 @@ public struct ClusterReport: Codable, Sendable, Equatable {
     public var jobsRun = 0
     public var resumedJobs = 0
     public var retries = 0
+    /// Results kept although the attempt that sent them had lost its lease (the job was still open).
+    public var lateResults = 0
     public var rejectedMessages = 0
     public var jobsPerWorker: [String: Int] = [:]
     /// Time each worker reported per shard build and per refinement (0 for jobs taken from the work folder).
@@ -32,6 +34,6 @@ public struct ClusterReport: Codable, Sendable, Equatable {
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case mode, shards, shardSizes = "shard_sizes", centroids, planFingerprint = "plan_fingerprint", refinement, boundaryElements = "boundary_elements", workers, jobsRun = "jobs_run", resumedJobs = "resumed_jobs", retries, rejectedMessages = "rejected_messages", jobsPerWorker = "jobs_per_worker", shardBuildSeconds = "shard_build_seconds", refineSeconds = "refine_seconds", planSeconds = "plan_seconds", serveSeconds = "serve_seconds", mergeLevelZeroSeconds = "merge_level_zero_seconds", mergeUpperSeconds = "merge_upper_seconds", mergeRepairSeconds = "merge_repair_seconds", coordinatorCPUSeconds = "coordinator_cpu_seconds", reverseOffers = "reverse_offers", orphansRepaired = "orphans_repaired"
+        case mode, shards, shardSizes = "shard_sizes", centroids, planFingerprint = "plan_fingerprint", refinement, boundaryElements = "boundary_elements", workers, jobsRun = "jobs_run", resumedJobs = "resumed_jobs", retries, lateResults = "late_results", rejectedMessages = "rejected_messages", jobsPerWorker = "jobs_per_worker", shardBuildSeconds = "shard_build_seconds", refineSeconds = "refine_seconds", planSeconds = "plan_seconds", serveSeconds = "serve_seconds", mergeLevelZeroSeconds = "merge_level_zero_seconds", mergeUpperSeconds = "merge_upper_seconds", mergeRepairSeconds = "merge_repair_seconds", coordinatorCPUSeconds = "coordinator_cpu_seconds", reverseOffers = "reverse_offers", orphansRepaired = "orphans_repaired"
     }
 }

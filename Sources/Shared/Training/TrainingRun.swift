@@ -77,13 +77,13 @@ public enum TrainingRun {
     /// A cluster build of the index: its shard count (checked against the catalog as soon as it is
     /// loaded, naming `shardsKey`) and the builder.
     public struct ClusterIndexBuild {
-        public var shards: Int
+        public var shards: ShardCount
         /// Where the shard count came from, for errors: the configuration file or "command line",
         /// and its key or flag.
         public var source: String
         public var shardsKey: String
         public var build: IndexBuilder
-        public init(shards: Int, source: String, shardsKey: String, build: @escaping IndexBuilder) {
+        public init(shards: ShardCount, source: String, shardsKey: String, build: @escaping IndexBuilder) {
             self.shards = shards
             self.source = source
             self.shardsKey = shardsKey
@@ -104,7 +104,8 @@ public enum TrainingRun {
         }
         let catalog = try timed("load") { try CatalogLoader.load(config: config) }
         for w in catalog.warnings { logger.warning("input", metadata: ["warning": "\(w)"]) }
-        if let cluster, let why = ShardLimits.tooMany(shards: cluster.shards, items: catalog.count, M: config.index.M) {
+        if let cluster, case .fixed(let shards) = cluster.shards,
+           let why = ShardLimits.tooMany(shards: shards, items: catalog.count, M: config.index.M) {
             throw ConfigError(path: cluster.source, key: cluster.shardsKey, message: why)
         }
         let (pipeline, vectors, weights) = try timed("pipeline") { try FeaturePipeline.fit(catalog, config: config) }

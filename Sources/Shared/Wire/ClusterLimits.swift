@@ -10,10 +10,62 @@ public enum RefineLimits {
     public static let maxShards: ClosedRange<Int> = 0...255
 }
 
+/// How many shards a cluster build makes: a fixed count, or one that follows the catalog's size.
+public enum ShardCount: Sendable, Equatable, Codable, CustomStringConvertible {
+    /// About `ShardLimits.targetItemsPerShard` items per shard.
+    case automatic
+    case fixed(Int)
+
+    /// "auto" or a count within `ShardLimits.count`.
+    public init?(_ text: String) {
+        if text == "auto" { self = .automatic; return }
+        guard let n = Int(text), ShardLimits.count.contains(n) else { return nil }
+        self = .fixed(n)
+    }
+
+    public var description: String {
+        switch self {
+        case .automatic: "auto"
+        case .fixed(let n): "\(n)"
+        }
+    }
+
+    /// The shard count for `items` items at this `M`.
+    public func resolve(items: Int, M: Int) -> Int {
+        switch self {
+        case .fixed(let n): return n
+        case .automatic:
+            let wanted = (items + ShardLimits.targetItemsPerShard - 1) / ShardLimits.targetItemsPerShard
+            return max(1, min(wanted, items / ShardLimits.minimumItemsPerShard(M: M), ShardLimits.count.upperBound))
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let n = try? c.decode(Int.self), let v = ShardCount("\(n)") { self = v; return }
+        guard let v = ShardCount(try c.decode(String.self)) else {
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "expected auto or a shard count")
+        }
+        self = v
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .automatic: try c.encode("auto")
+        case .fixed(let n): try c.encode(n)
+        }
+    }
+}
+
 /// Ranges of the shard plan.
 public enum ShardLimits {
     /// Shards per build (a refinement message ships at most this many).
     public static let count: ClosedRange<Int> = 1...65_536
+
+    /// Items per shard that `shards: auto` aims at: a shard then builds in a few minutes on one
+    /// worker thread and its job message stays far below the cap (docs/decisions.md).
+    public static let targetItemsPerShard = 500_000
 
     /// The fewest items a shard may hold on average: 4·M, and at least 100. Below that a shard's
     /// graph is a near-complete clique of few nodes and the merge cannot recover the neighbourhoods

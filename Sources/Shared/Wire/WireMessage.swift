@@ -57,8 +57,9 @@ public enum WireMessage: Sendable, Equatable {
     case challenge(nonce: [UInt8])
     /// Worker → coordinator: HMAC-SHA256(token, "worker" ‖ nonce) and the worker's own nonce.
     case auth(mac: [UInt8], nonce: [UInt8])
-    /// Coordinator → worker: HMAC-SHA256(token, "coordinator" ‖ worker nonce) and the worker's id.
-    case welcome(mac: [UInt8], workerID: UInt32)
+    /// Coordinator → worker: HMAC-SHA256(token, "coordinator" ‖ worker nonce), the worker's id, and
+    /// how often a worker holding a job reports its progress.
+    case welcome(mac: [UInt8], workerID: UInt32, reportMilliseconds: UInt32)
     /// Coordinator → worker: refused (bad token or protocol); the connection is then closed.
     case reject(reason: String)
     /// Worker → coordinator: ready for work.
@@ -75,8 +76,16 @@ public enum WireMessage: Sendable, Equatable {
     case refine(RefineSpec)
     /// Worker → coordinator: the refined lists and offers of a phase-2 job.
     case refined(RefineResult)
+    /// Worker → coordinator, while it works on a job: `done` of `total` elements so far (a
+    /// refinement, whose work is not counted, reports 0 of 0). `job` is numbered as in FAILURE.
+    case progress(job: UInt32, attempt: UInt32, done: UInt64, total: UInt64)
+    /// Coordinator → worker: keep working; report again after this many milliseconds.
+    case carryOn(milliseconds: UInt32)
+    /// Coordinator → worker: the job is no longer needed (another attempt finished it, or the
+    /// build ended); drop it and ask for the next.
+    case abandon
 
-    public static let version: UInt16 = 1
+    public static let version: UInt16 = 2
     static let magic: [UInt8] = Array("RCTW".utf8)
     public static let headerSize = 16
     /// Cap of the small control messages.
@@ -99,12 +108,16 @@ public enum WireMessage: Sendable, Equatable {
         case .failure: 11
         case .refine: 12
         case .refined: 13
+        case .progress: 14
+        case .carryOn: 15
+        case .abandon: 16
         }
     }
 
     static func typeName(_ t: UInt16) -> String {
-        ["?", "HELLO", "CHALLENGE", "AUTH", "WELCOME", "REJECT", "READY", "JOB", "WAIT", "STOP", "RESULT", "FAILURE", "REFINE",
-         "REFINED"][Int(t) < 14 ? Int(t) : 0]
+        let names = ["?", "HELLO", "CHALLENGE", "AUTH", "WELCOME", "REJECT", "READY", "JOB", "WAIT", "STOP", "RESULT", "FAILURE", "REFINE",
+                     "REFINED", "PROGRESS", "CARRY_ON", "ABANDON"]
+        return names[Int(t) < names.count ? Int(t) : 0]
     }
 
     /// The name of this message's type, for logs.
@@ -123,11 +136,12 @@ public enum WireMessage: Sendable, Equatable {
         case .auth(let mac, let nonce):
             w.bytes(mac)
             w.bytes(nonce)
-        case .welcome(let mac, let id):
+        case .welcome(let mac, let id, let ms):
             w.bytes(mac)
             w.u32(id)
+            w.u32(ms)
         case .reject(let reason): w.string(reason)
-        case .ready, .stop: break
+        case .ready, .stop, .abandon: break
         case .job(let j):
             w.u32(j.shard)
             w.u32(j.attempt)
@@ -136,7 +150,12 @@ public enum WireMessage: Sendable, Equatable {
             w.u32(UInt32(j.labels.count))
             j.labels.withUnsafeBytes { w.raw($0) }
             j.vectors.withUnsafeBytes { w.raw($0) }
-        case .wait(let ms): w.u32(ms)
+        case .wait(let ms), .carryOn(let ms): w.u32(ms)
+        case .progress(let job, let attempt, let done, let total):
+            w.u32(job)
+            w.u32(attempt)
+            w.u64(done)
+            w.u64(total)
         case .result(let r):
             w.u32(r.shard)
             w.u32(r.attempt)
@@ -187,7 +206,7 @@ public enum WireMessage: Sendable, Equatable {
         let version = try h.u16()
         guard version == Self.version else { throw WireError.unsupportedVersion(version) }
         let type = try h.u16()
-        guard (1...13).contains(type) else { throw WireError.unknownType(type) }
+        guard (1...16).contains(type) else { throw WireError.unknownType(type) }
         let length = Int(try h.u32())
         let checksum = try h.u32()
         let name = typeName(type)
@@ -203,7 +222,7 @@ public enum WireMessage: Sendable, Equatable {
         case 1: message = .hello(name: try r.string(max: 256))
         case 2: message = .challenge(nonce: try r.bytes(32))
         case 3: message = .auth(mac: try r.bytes(32), nonce: try r.bytes(32))
-        case 4: message = .welcome(mac: try r.bytes(32), workerID: try r.u32())
+        case 4: message = .welcome(mac: try r.bytes(32), workerID: try r.u32(), reportMilliseconds: try r.u32())
         case 5: message = .reject(reason: try r.string(max: 2048))
         case 6: message = .ready
         case 7: message = .job(try decodeJob(&r))
@@ -215,7 +234,13 @@ public enum WireMessage: Sendable, Equatable {
             message = .result(ShardResult(shard: shard, attempt: attempt, buildMicros: micros, graph: try r.bytes(n)))
         case 11: message = .failure(shard: try r.u32(), attempt: try r.u32(), reason: try r.string(max: 2048))
         case 12: message = .refine(try r.refineSpec())
-        default: message = .refined(try r.refineResult())
+        case 13: message = .refined(try r.refineResult())
+        case 14:
+            let job = try r.u32(), attempt = try r.u32(), done = try r.u64(), total = try r.u64()
+            guard done <= total else { throw r.bad("progress \(done) exceeds its total \(total)") }
+            message = .progress(job: job, attempt: attempt, done: done, total: total)
+        case 15: message = .carryOn(milliseconds: try r.u32())
+        default: message = .abandon
         }
         try r.finish()
         return message
