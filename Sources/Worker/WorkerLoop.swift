@@ -58,6 +58,13 @@ public enum WorkerLoop {
     struct ProtocolSlip: Error { let reason: String }
 
     public static func run(_ o: WorkerOptions, logger: Logger) throws -> WorkerSummary {
+        do { return try serve(o, logger: logger) } catch WorkerError.parentGone {
+            if let p = o.parentPID { ParentWatch.removeSocket(connect: o.connect, parent: p) }
+            throw WorkerError.parentGone
+        }
+    }
+
+    static func serve(_ o: WorkerOptions, logger: Logger) throws -> WorkerSummary {
         let socket = try NNGSocket(.request, maxMessageBytes: o.maxMessageBytes + 4096)
         defer { socket.close() }
         try socket.setTimeouts(receiveMs: 120_000, sendMs: 5_000)

@@ -42,7 +42,7 @@ struct WorkerCommand: ParsableCommand {
         let host = ProcessInfo.processInfo.hostName
         let options = WorkerOptions(connect: connect, threads: resolveThreads(threads), token: token, name: name ?? "\(host)-\(getpid())",
                                     tls: TLSSettings(caFile: tlsCA, serverName: tlsServerName), giveUpSeconds: giveUpAfter, parentPID: parentPID)
-        let watch = parentPID.map { ParentWatch(parent: $0) }
+        let watch = parentPID.map { ParentWatch(parent: $0, connect: connect) }
         defer { withExtendedLifetime(watch) {} }
         do {
             let summary = try WorkerLoop.run(options, logger: logger)

@@ -622,3 +622,6 @@ def test_local_worker_ends_soon_after_its_coordinator_dies(tmp_path):
     while time.time() - t0 < 10 and any(alive(w) for w in workers):
         time.sleep(0.1)
     assert not any(alive(w) for w in workers) and time.time() - t0 < 5, time.time() - t0
+    # Nobody else was left to remove the coordinator's socket file: its workers did.
+    assert not (tmp_path / "i.bin.work" / f"coordinator-{p.pid}.ipc").exists()
+    assert (tmp_path / "i.bin.work" / "plan.txt").exists(), "the work folder stays for --resume"
