@@ -625,3 +625,24 @@ def test_local_worker_ends_soon_after_its_coordinator_dies(tmp_path):
     # Nobody else was left to remove the coordinator's socket file: its workers did.
     assert not (tmp_path / "i.bin.work" / f"coordinator-{p.pid}.ipc").exists()
     assert (tmp_path / "i.bin.work" / "plan.txt").exists(), "the work folder stays for --resume"
+
+
+def test_sampled_projector_shows_the_right_rows_of_projector_only_columns(sample):
+    """Above `max_points` the projector exports a seeded sample, and columns only it uses keep just
+    those rows: every exported row's name and industry are that item's, from either input."""
+    import pandas as pd
+    meta = {r["item_id"]: r for r in json.load(open(sample / "data/sample/item_metadata.json"))}
+    feats = pq.read_table(sample / "data/sample/features.parquet").to_pandas().set_index("item_id")
+    train(config(sample, **{"export.tensorboard.max_points": 37,
+                            "export.tensorboard.metadata_columns": ["item_id", "name", "industry", "process"]}))
+    rows = pd.read_csv(sample / "models/tb_projector/metadata.tsv", sep="\t", keep_default_na=False)
+    assert len(rows) == 37 and rows["item_id"].is_unique
+    for r in rows.itertuples():
+        assert r.name == meta[r.item_id]["name"] and r.industry == meta[r.item_id]["industry"]
+        v = feats.loc[r.item_id, "process"]
+        assert r.process == ("<missing>" if pd.isna(v) else v)
+    vectors = np.loadtxt(sample / "models/tb_projector/vectors.tsv", delimiter="\t")
+    labels = [l.split("\t")[1] for l in (sample / "models/labels.tsv").read_text().splitlines()]
+    x = np.load(sample / "models/vectors.npy")
+    order = {item: i for i, item in enumerate(labels)}
+    assert np.allclose(vectors, x[[order[i] for i in rows["item_id"]]], atol=1e-6)

@@ -46,6 +46,19 @@ struct ByteStringInterner {
         return code
     }
 
+    /// The code of `bytes`, or nil when it was never interned.
+    func code(of bytes: UnsafeRawBufferPointer) -> Int32? {
+        let h = Self.hash(bytes)
+        let mask = slots.count - 1
+        var i = Int(truncatingIfNeeded: h) & mask
+        while true {
+            let code = slots[i]
+            if code < 0 { return nil }
+            if hashes[Int(code)] == h && equals(Int(code), bytes) { return code }
+            i = (i + 1) & mask
+        }
+    }
+
     mutating func intern(_ bytes: ArraySlice<UInt8>) -> Int32 {
         bytes.withUnsafeBytes { intern($0) }
     }

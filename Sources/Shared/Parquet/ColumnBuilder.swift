@@ -33,9 +33,18 @@ final class ColumnBuilder {
         chunkRemap = []
     }
 
+    /// A chunk dictionary larger than this marks a high-cardinality column (ids, names): its values
+    /// are kept as plain strings rather than interned into one dictionary for the whole read, which
+    /// for 10M unique ids was a 10M-entry table with a cache miss per value.
+    static let largeDictionary = 65_536
+
     func setDictionary(_ values: PageValues) {
         chunkDictionary = values
         if dictMode == true, case .bytes(let b) = values {
+            if b.count > Self.largeDictionary {
+                leaveDictionaryMode()
+                return
+            }
             chunkRemap = (0..<b.count).map { intern(b[$0]) }
         }
     }
@@ -79,7 +88,7 @@ final class ColumnBuilder {
                 if dst.isEmpty { dst = src } else { dst.append(contentsOf: src) }
                 return
             }
-            dst.reserveCapacity(dst.count + rows)
+            dst.reserveGrowing(dst.count + rows)
             var j = 0
             for m in mask {
                 if m {

@@ -28,13 +28,21 @@ public struct ByteArrays: Sendable, Equatable {
     mutating func append(all other: ByteArrays) {
         let base = data.count
         data.append(contentsOf: other.data)
-        offsets.reserveCapacity(offsets.count + other.count)
+        offsets.reserveGrowing(offsets.count + other.count)
         for i in 1..<other.offsets.count { offsets.append(base + other.offsets[i]) }
     }
 
     mutating func reserve(entries: Int, bytes: Int) {
         offsets.reserveCapacity(entries + 1)
         data.reserveCapacity(bytes)
+    }
+}
+
+extension Array {
+    /// Room for `needed` elements, grown geometrically: an exact `reserveCapacity` on every page
+    /// reallocated the whole column each time, which made reading 10M rows quadratic.
+    mutating func reserveGrowing(_ needed: Int) {
+        if capacity < needed { reserveCapacity(Swift.max(needed, capacity * 2)) }
     }
 }
 

@@ -15,6 +15,8 @@ public enum CatalogLoader {
         public var featureInputs: [String]
         /// Every column to load, each once, in first-named order.
         public var all: [String]
+        /// Columns only the projector uses: above its `max_points` only its sampled rows are kept.
+        public var projectorOnly: Set<String>
 
         public init(config c: TrainerConfig) {
             numeric = c.features.numeric
@@ -29,6 +31,7 @@ public enum CatalogLoader {
             }
             featureInputs = unique(inputs)
             all = unique(inputs + c.export.tensorboard.metadataColumns)
+            projectorOnly = Set(all).subtracting(featureInputs)
         }
     }
 
@@ -64,20 +67,30 @@ public enum CatalogLoader {
         do { data = try reader.read(columns: [idColumn] + fromFeatures) } catch let e as ParquetError { throw InputError("\(e)") }
         let ids = try idStrings(data[0], path: path)
         guard !ids.isEmpty else { throw InputError("\(path): the catalog is empty (no rows)") }
-        var position: [ItemKey: Int] = [:]
-        position.reserveCapacity(ids.count)
-        for (i, id) in ids.enumerated() where position.updateValue(i, forKey: ItemKey(id)) != nil {
-            throw InputError("\(path): item id '\(id)' appears more than once in column '\(idColumn)'")
+        let position: RowIndex
+        switch RowIndex.make(ids) {
+        case .success(let index): position = index
+        case .failure(let d): throw InputError("\(path): item id '\(d.id)' appears more than once in column '\(idColumn)'")
         }
+        // A 10M-item catalog exports 100k projector points: projector-only columns (often a unique
+        // name per item) keep those rows alone instead of interning ten million strings.
+        let projectorRows = ProjectorExporter.sample(count: ids.count, maxPoints: config.export.tensorboard.maxPoints, seed: config.seed)
+        var sampled: [Bool]?
+        if let projectorRows {
+            var mask = [Bool](repeating: false, count: ids.count)
+            for r in projectorRows { mask[r] = true }
+            sampled = mask
+        }
+        func keep(_ name: String) -> [Bool]? { needs.projectorOnly.contains(name) ? sampled : nil }
         var columns: [String: CatalogColumn] = [:]
         var sources: [String: String] = [:]
         for col in data.dropFirst() {
-            columns[col.descriptor.name] = convert(col)
+            columns[col.descriptor.name] = convert(col, keep: keep(col.descriptor.name))
             sources[col.descriptor.name] = path
         }
         var warnings: [String] = []
         if let meta = config.input.itemMetadata {
-            let joined = try loadMetadata(meta, idColumn: idColumn, wanted: needs.all, position: position, ids: ids)
+            let joined = try loadMetadata(meta, idColumn: idColumn, wanted: needs.all, keep: needs.all.map(keep), position: position, ids: ids)
             if joined.matched > 0, joined.matched < ids.count {
                 warnings.append("\(ids.count - joined.matched) of \(ids.count) items of \(path) have no record in \(meta) (for example '\(joined.missingExample ?? "?")'); their metadata columns are missing values")
             }
@@ -89,7 +102,7 @@ public enum CatalogLoader {
             }
             for (name, column) in joined.columns.sorted(by: { $0.key < $1.key }) {
                 if let fromParquet = columns[name] {
-                    if let d = differences(fromParquet, column) {
+                    if let d = differences(fromParquet, column, rows: keep(name)) {
                         warnings.append("column '\(name)' is in both \(path) and \(meta); the values of \(path) are used, and \(d.count) of \(ids.count) items differ (item '\(ids[d.first])': \(fromParquet.text(d.first) ?? "missing") against \(column.text(d.first) ?? "missing"))")
                     }
                     continue
@@ -106,7 +119,7 @@ public enum CatalogLoader {
                 warnings.append("weighting.domain_weights: no item has \(unmatched.map { "'\($0)'" }.joined(separator: " or ")) in column '\(domain)', so \(unmatched.count == 1 ? "that weight applies" : "those weights apply") to nothing")
             }
         }
-        let catalog = Catalog(ids: ids, columns: columns, sources: sources, warnings: warnings)
+        let catalog = Catalog(ids: ids, columns: columns, sources: sources, warnings: warnings, projectorRows: projectorRows)
         try validate(catalog, needs: needs)
         return catalog
     }
@@ -125,7 +138,8 @@ public enum CatalogLoader {
     }
 
     /// A Parquet column as a catalog column: numbers (missing → NaN, logical types applied) or categories.
-    static func convert(_ c: ParquetColumnData) -> CatalogColumn {
+    /// A Parquet column as a catalog column; with `keep`, text of the other rows is left missing.
+    static func convert(_ c: ParquetColumnData, keep: [Bool]? = nil) -> CatalogColumn {
         if let numbers = c.numbers() { return .numeric(numbers) }
         let n = c.count
         switch c.values {
@@ -136,7 +150,7 @@ public enum CatalogLoader {
             // Interned as bytes: one String per distinct value, none per row.
             var interner = ByteStringInterner()
             var codes = [Int32](repeating: -1, count: n)
-            for i in 0..<n where c.isValid(i) { codes[i] = interner.intern(b[i]) }
+            for i in 0..<n where c.isValid(i) && keep?[i] != false { codes[i] = interner.intern(b[i]) }
             let distinct = interner.values
             return .categorical(codes: codes, values: (0..<distinct.count).map { .string(distinct.string($0)) })
         default:
@@ -145,10 +159,10 @@ public enum CatalogLoader {
     }
 
     /// Rows where two versions of a column differ (compared as text), or nil when none does.
-    static func differences(_ a: CatalogColumn, _ b: CatalogColumn) -> (count: Int, first: Int)? {
+    static func differences(_ a: CatalogColumn, _ b: CatalogColumn, rows keep: [Bool]? = nil) -> (count: Int, first: Int)? {
         var count = 0, first = -1
         let numbers: ([Double], [Double])? = if case .numeric(let u) = a, case .numeric(let v) = b { (u, v) } else { nil }
-        for i in 0..<a.count {
+        for i in 0..<a.count where keep?[i] != false {
             let same: Bool
             if let (u, v) = numbers { same = u[i] == v[i] || (u[i].isNaN && v[i].isNaN) } else {
                 same = a.text(i).map(ItemKey.init) == b.text(i).map(ItemKey.init)
@@ -162,14 +176,20 @@ public enum CatalogLoader {
     }
 
     /// Streams the metadata file, keeping only `wanted` keys of items present in the features.
-    static func loadMetadata(_ path: String, idColumn: String, wanted: [String], position: [ItemKey: Int], ids: [String]) throws -> MetadataJoin {
+    /// `keep[k]`, when set, limits column k to those rows (projector-only columns of a sampled projector).
+    static func loadMetadata(_ path: String, idColumn: String, wanted: [String], keep: [[Bool]?], position: RowIndex,
+                             ids: [String]) throws -> MetadataJoin {
+        var position = position
         let count = ids.count
         let reader: JSONRecordReader
         do { reader = try JSONRecordReader(path: path) } catch let e as JSONInputError { throw InputError("\(e)") }
-        // Per wanted column (by position): numbers, text values and kinds, filled row by row.
+        // Per wanted column (by position): numbers and interned text codes, each allocated when the
+        // column first shows a value of that kind. Text is interned as bytes while records stream
+        // in (no String kept per row): at 10M items a per-row String array and a second hashing
+        // pass over it were a third of the load phase.
         var numbers = [[Double]](repeating: [], count: wanted.count)
-        var texts = [[String?]](repeating: [], count: wanted.count)
-        var isText = [Bool](repeating: false, count: wanted.count)
+        var codes = [[Int32]](repeating: [], count: wanted.count)
+        var interners = [ByteStringInterner](repeating: ByteStringInterner(), count: wanted.count)
         var present = [Bool](repeating: false, count: wanted.count)
         var record = 0
         var matched = [Bool](repeating: false, count: count)
@@ -177,6 +197,10 @@ public enum CatalogLoader {
         var orphans = Set<ItemKey>()
         var firstOrphan: String?
         let keys = ([idColumn] + wanted).map { Array($0.utf8) }
+        func setNumber(_ k: Int, _ row: Int, _ x: Double) {
+            if numbers[k].isEmpty { numbers[k] = [Double](repeating: .nan, count: count) }
+            numbers[k][row] = x
+        }
         do {
             while let r = try reader.next(keys: keys) {
                 record += 1
@@ -187,7 +211,7 @@ public enum CatalogLoader {
                 case .number(let x)? where x == x.rounded() && abs(x) < 0x1p53: id = String(Int64(x))
                 default: throw InputError("\(path): record \(record) has no usable '\(idColumn)' (input.id_column)")
                 }
-                guard let row = position[ItemKey(id)] else {
+                guard let row = position.row(of: id) else {
                     guard orphans.insert(ItemKey(id)).inserted else { throw InputError("\(path): item id '\(id)' appears more than once") }
                     if firstOrphan == nil { firstOrphan = id }
                     continue
@@ -197,20 +221,15 @@ public enum CatalogLoader {
                 matchedCount += 1
                 for k in wanted.indices {
                     guard let v = r[k + 1] else { continue }
-                    if !present[k] {
-                        present[k] = true
-                        numbers[k] = [Double](repeating: .nan, count: count)
-                    }
+                    present[k] = true
+                    guard keep[k]?[row] != false else { continue }
                     switch v {
-                    case .number(let x): numbers[k][row] = x
-                    case .bigInteger(let digits): numbers[k][row] = Double(digits) ?? .nan
-                    case .string(let s):
-                        if !isText[k] {
-                            isText[k] = true
-                            texts[k] = [String?](repeating: nil, count: count)
-                        }
-                        texts[k][row] = s
-                    case .bool(let b): numbers[k][row] = b ? 1 : 0
+                    case .number(let x): setNumber(k, row, x)
+                    case .bigInteger(let digits): setNumber(k, row, Double(digits) ?? .nan)
+                    case .string(var s):
+                        if codes[k].isEmpty { codes[k] = [Int32](repeating: -1, count: count) }
+                        codes[k][row] = s.withUTF8 { interners[k].intern(UnsafeRawBufferPointer($0)) }
+                    case .bool(let b): setNumber(k, row, b ? 1 : 0)
                     case .null: break
                     case .nested: throw InputError("\(path): item '\(id)' has a nested value for '\(wanted[k])'; only scalars are supported")
                     }
@@ -220,27 +239,33 @@ public enum CatalogLoader {
             throw InputError("\(e)")
         }
         var out: [String: CatalogColumn] = [:]
-        for (k, w) in wanted.enumerated() {
-            guard present[k] else {
+        for (k, w) in wanted.enumerated() where present[k] {
+            guard !codes[k].isEmpty else {
+                out[w] = .numeric(numbers[k].isEmpty ? [Double](repeating: .nan, count: count) : numbers[k])
                 continue
             }
-            guard isText[k] else {
-                out[w] = .numeric(numbers[k])
-                continue
-            }
-            // A column with any text is categorical; its numbers become their decimal text.
-            var index: [ItemKey: Int32] = [:]
-            var values: [CategoryValue] = []
-            var codes = [Int32](repeating: -1, count: count)
+            // A column with any text is categorical; its numbers become their decimal text. Codes are
+            // renumbered in row order of first appearance, as the pipeline's category order expects.
+            var interner = interners[k]
+            var column = codes[k]
+            let hasNumbers = !numbers[k].isEmpty
+            var renumbered: [Int32] = []
+            var order: [Int32] = []
             for row in 0..<count {
-                guard let s = texts[k][row] ?? (numbers[k][row].isNaN ? nil : Self.format(numbers[k][row])) else { continue }
-                if let c = index[ItemKey(s)] { codes[row] = c } else {
-                    index[ItemKey(s)] = Int32(values.count)
-                    codes[row] = Int32(values.count)
-                    values.append(.string(s))
+                var c = column[row]
+                if c < 0, hasNumbers, !numbers[k][row].isNaN {
+                    c = Array(Self.format(numbers[k][row]).utf8).withUnsafeBytes { interner.intern($0) }
                 }
+                guard c >= 0 else { continue }
+                if Int(c) >= renumbered.count { renumbered += [Int32](repeating: -1, count: Int(c) + 1 - renumbered.count) }
+                if renumbered[Int(c)] < 0 {
+                    renumbered[Int(c)] = Int32(order.count)
+                    order.append(c)
+                }
+                column[row] = renumbered[Int(c)]
             }
-            out[w] = .categorical(codes: codes, values: values)
+            let distinct = interner.values
+            out[w] = .categorical(codes: column, values: order.map { .string(distinct.string(Int($0))) })
         }
         let firstMissing = matched.firstIndex(of: false).map { ids[$0] }
         return MetadataJoin(columns: out, records: record, matched: matchedCount, unmatched: orphans.count,
@@ -290,5 +315,72 @@ public enum CatalogLoader {
         for name in needs.categorical {
             _ = try c.categorical(name)
         }
+    }
+}
+
+/// The row of each item id, by its UTF-8 bytes (as `ItemKey` compares them). Ids in strictly
+/// increasing byte order (as exports usually write them) need no table: a record is looked up at the
+/// row after the last match, then by binary search. Other ids go into an interner's open-addressing
+/// table. At 10M items a hashed lookup costs several cache misses each, which made the load phase
+/// grow faster than the catalog (docs/decisions.md).
+struct RowIndex {
+    private let ids: [String]
+    private var table: ByteStringInterner?
+    /// The row after the last one found: metadata records usually come in the features' order.
+    private var next = 0
+
+    /// The index of `ids`, or the first id that appears twice.
+    static func make(_ ids: [String]) -> Result<RowIndex, Duplicate> {
+        var index = RowIndex(ids: ids, table: nil)
+        if zip(ids, ids.dropFirst()).allSatisfy({ compare($0, $1) < 0 }) { return .success(index) }
+        var table = ByteStringInterner()
+        for id in ids {
+            var id = id
+            let before = table.count
+            let fresh = id.withUTF8 { Int(table.intern(UnsafeRawBufferPointer($0))) == before }
+            if !fresh { return .failure(Duplicate(id: id)) }
+        }
+        index.table = table
+        return .success(index)
+    }
+
+    struct Duplicate: Error { var id: String }
+
+    mutating func row(of id: String) -> Int? {
+        if next < ids.count, Self.compare(ids[next], id) == 0 {
+            next += 1
+            return next - 1
+        }
+        let found: Int?
+        if let table {
+            var id = id
+            found = id.withUTF8 { table.code(of: UnsafeRawBufferPointer($0)).map(Int.init) }
+        } else {
+            var lo = 0, hi = ids.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if Self.compare(ids[mid], id) < 0 { lo = mid + 1 } else { hi = mid }
+            }
+            found = lo < ids.count && Self.compare(ids[lo], id) == 0 ? lo : nil
+        }
+        if let found { next = found + 1 }
+        return found
+    }
+
+    /// Byte order of two strings' UTF-8.
+    static func compare(_ a: String, _ b: String) -> Int {
+        let fast = a.utf8.withContiguousStorageIfAvailable { x in
+            b.utf8.withContiguousStorageIfAvailable { y -> Int in
+                let n = min(x.count, y.count)
+                if n > 0, let xa = x.baseAddress, let ya = y.baseAddress {
+                    let c = memcmp(xa, ya, n)
+                    if c != 0 { return Int(c) }
+                }
+                return x.count - y.count
+            }
+        }
+        if let fast, let c = fast { return c }
+        if a.utf8.elementsEqual(b.utf8) { return 0 }
+        return a.utf8.lexicographicallyPrecedes(b.utf8) ? -1 : 1
     }
 }

@@ -11,12 +11,7 @@ public enum ProjectorExporter {
                              weights: [Double], config t: TrainerConfig.TensorBoard, seed: Int) throws -> Int {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let n = catalog.count
-        var rows = Array(0..<n)
-        if n > t.maxPoints {
-            var g = SyntheticVectors.Generator(seed: UInt64(seed) &+ 0x5EED)
-            rows.shuffle(using: &g)
-            rows = Array(rows.prefix(t.maxPoints)).sorted()
-        }
+        let rows = catalog.projectorRows ?? sample(count: n, maxPoints: t.maxPoints, seed: seed) ?? Array(0..<n)
         var v = ""
         v.reserveCapacity(rows.count * d * 10)
         for r in rows {
@@ -42,6 +37,16 @@ public enum ProjectorExporter {
             + "\"tensorPath\":\"vectors.tsv\",\"metadataPath\":\"metadata.tsv\"}]}\n"
         try write(json, to: folder + "/projector_config.json")
         return rows.count
+    }
+
+    /// The rows exported when a catalog has more than `maxPoints` items: a seeded sample, in row
+    /// order; nil when every row is exported.
+    public static func sample(count n: Int, maxPoints: Int, seed: Int) -> [Int]? {
+        guard n > maxPoints else { return nil }
+        var rows = Array(0..<n)
+        var g = SyntheticVectors.Generator(seed: UInt64(seed) &+ 0x5EED)
+        rows.shuffle(using: &g)
+        return Array(rows.prefix(maxPoints)).sorted()
     }
 
     static func cell(_ column: String, row: Int, catalog: Catalog, idColumn: String) throws -> String {
