@@ -12,7 +12,7 @@ APT_PACKAGES := build-essential pkg-config python3-venv libsnappy-dev libzstd-de
 TRAINER := .build/release/trainer
 STATIC_TRAINER := .build-static/release/trainer
 
-.PHONY: run test deps apt venv build commit-info static-build unit-test interop deploy-check container-check bench bench-cluster clean
+.PHONY: run test deps apt venv build commit-info static-build unit-test interop deploy-check container-check bench bench-cluster bench-scale clean
 
 run: build
 	$(TRAINER) train --config config/trainer.yml
@@ -100,6 +100,11 @@ bench: build venv
 # The cluster build against a single-node build (about 15 minutes on 2 cores).
 bench-cluster: build venv
 	$(VENV)/bin/python bench/cluster/run.py
+
+# trainer train end to end at 1M, 3M and 10M synthetic items (about 40 minutes on 2 cores; ITEMS=… to choose).
+ITEMS ?= 1000000,3000000,10000000
+bench-scale: build venv
+	$(VENV)/bin/python bench/scale/run.py --items $(ITEMS)
 
 clean:
 	rm -rf .build models logs
