@@ -7,6 +7,13 @@ public enum ExactSearch {
     /// Rows and queries are row-major with `dim` floats each; cosine normalises both.
     public static func knn(base: UnsafeBufferPointer<Float>, queries: UnsafeBufferPointer<Float>, dim: Int,
                            k: Int, space: Space, threads: Int) -> [[Int]] {
+        nearest(base: base, queries: queries, dim: dim, k: k, space: space, threads: threads).map { $0.map { Int($0.label) } }
+    }
+
+    /// The k nearest rows of `base` for each query with their distances (the index's, so 1 − cosine
+    /// for cosine), closest first; `label` is the row number. At the k-th place, of equal distances the lower row is kept.
+    public static func nearest(base: UnsafeBufferPointer<Float>, queries: UnsafeBufferPointer<Float>, dim: Int,
+                               k: Int, space: Space, threads: Int) -> [[Neighbor]] {
         let n = base.count / dim
         let nq = queries.count / dim
         let kk = min(k, n)
@@ -23,7 +30,7 @@ public enum ExactSearch {
                 for i in 0..<nq { Distance.normalize(p.baseAddress! + i * dim, dim: dim) }
             }
         }
-        var out = [[Int]](repeating: [], count: nq)
+        var out = [[Neighbor]](repeating: [], count: nq)
         normBase.withUnsafeBufferPointer { nb in
             normQueries.withUnsafeBufferPointer { nqp in
                 if space == .cosine { b = nb; q = nqp }
@@ -54,10 +61,11 @@ public enum ExactSearch {
                         }
                         for (h, qi) in range.enumerated() {
                             var heap = heaps[h]
-                            var ids = [Int](repeating: 0, count: heap.count)
+                            var ids = [Neighbor](repeating: Neighbor(label: 0, distance: 0), count: heap.count)
                             var i = heap.count - 1
                             while !heap.isEmpty {
-                                ids[i] = Int(heap.pop().id)
+                                let e = heap.pop()
+                                ids[i] = Neighbor(label: UInt64(e.id), distance: e.distance)
                                 i -= 1
                             }
                             heaps[h] = heap

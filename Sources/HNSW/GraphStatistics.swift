@@ -16,6 +16,8 @@ public struct GraphStatistics: Equatable, Sendable {
     public var layers: [LayerDegrees]
     /// Elements reachable on layer 0 from the entry point (deleted ones included).
     public var reachableFromEntry: Int
+    /// Elements per layer-0 degree (index = degree, 0…maxM0).
+    public var levelZeroDegreeHistogram: [Int]
 }
 
 extension HNSWIndex {
@@ -30,6 +32,10 @@ extension HNSWIndex {
     public func statistics() -> GraphStatistics {
         let histogram = levelHistogram
         var layers: [LayerDegrees] = []
+        var degrees = [Int](repeating: 0, count: maxM0 + 1)
+        for i in 0..<count {
+            degrees[min(Int(links(UInt32(i), 0)[0] & 0xFFFF), maxM0)] += 1
+        }
         for layer in 0..<histogram.count {
             var nodes = 0, minD = Int.max, maxD = 0, sum = 0
             for i in 0..<count where Int(levels[i]) >= layer {
@@ -57,6 +63,6 @@ extension HNSWIndex {
             }
         }
         return GraphStatistics(count: count, deleted: deletedCount, levelHistogram: histogram, layers: layers,
-                               reachableFromEntry: reachable)
+                               reachableFromEntry: reachable, levelZeroDegreeHistogram: degrees)
     }
 }
