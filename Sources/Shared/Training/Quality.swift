@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import HNSW
 
@@ -213,13 +214,35 @@ public enum QualityMeasure {
     /// order. The hash depends on the id, not the label, so consecutive runs over a slowly changing
     /// catalog sample mostly the same items, whose neighbourhoods the drift compares.
     public static func sample(ids: [String], deleted: [Bool], size: Int, seed: Int) -> [Int] {
-        var keyed: [(UInt64, Int)] = []
-        keyed.reserveCapacity(ids.count)
+        // The `size` smallest (hash, label) pairs: a max-heap of them, as most labels lose at once.
+        var kept: [(UInt64, Int)] = []
+        kept.reserveCapacity(size + 1)
+        func less(_ a: (UInt64, Int), _ b: (UInt64, Int)) -> Bool { a.0 != b.0 ? a.0 < b.0 : a.1 < b.1 }
         for (label, id) in ids.enumerated() where !deleted[label] {
-            keyed.append((idHash(id, seed: seed), label))
+            let e = (idHash(id, seed: seed), label)
+            if kept.count == size {
+                guard less(e, kept[0]) else { continue }
+                kept[0] = e
+                var i = 0
+                while true {
+                    let l = 2 * i + 1, r = l + 1
+                    var big = i
+                    if l < kept.count, less(kept[big], kept[l]) { big = l }
+                    if r < kept.count, less(kept[big], kept[r]) { big = r }
+                    if big == i { break }
+                    kept.swapAt(i, big)
+                    i = big
+                }
+            } else {
+                kept.append(e)
+                var i = kept.count - 1
+                while i > 0, less(kept[(i - 1) / 2], kept[i]) {
+                    kept.swapAt(i, (i - 1) / 2)
+                    i = (i - 1) / 2
+                }
+            }
         }
-        keyed.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
-        return keyed.prefix(size).map(\.1)
+        return kept.sorted(by: less).map(\.1)
     }
 
     static func idHash(_ id: String, seed: Int) -> UInt64 {
@@ -266,11 +289,26 @@ public enum QualityMeasure {
         }
     }
 
+    /// What `measure` found, and the seconds each step took (for the log, not the metadata: the
+    /// report must not depend on timing).
+    public struct Measured: Sendable {
+        public var report: QualityReport
+        public var sample: [SampledItem]
+        public var stepSeconds: [(String, Double)]
+    }
+
     /// Measures recall, column statistics, similarities, duplicates and the graph. `vectors` holds
     /// one row per label (deleted labels included and skipped); `columns` names the output columns.
     public static func measure(vectors: [Float], dim: Int, ids: [String], deleted: [Bool], columns: [String],
                                index: HNSWIndex, space: Space, quality: TrainerConfig.Quality, efSearch: Int, seed: Int,
-                               threads: Int) throws -> (QualityReport, [SampledItem]) {
+                               threads: Int) throws -> Measured {
+        var steps: [(String, Double)] = []
+        var t = DispatchTime.now().uptimeNanoseconds
+        func step(_ name: String) {
+            let now = DispatchTime.now().uptimeNanoseconds
+            steps.append((name, Double(now - t) * 1e-9))
+            t = now
+        }
         let live = deleted.indices.filter { !deleted[$0] }
         let n = live.count
         let k = QualityReport.k
@@ -279,6 +317,7 @@ public enum QualityMeasure {
         var queries: [Float] = []
         queries.reserveCapacity(sampled.count * dim)
         for label in sampled { queries += vectors[(label * dim)..<((label + 1) * dim)] }
+        step("sample")
 
         // One exact search gives both the recall truth (top k, the item itself included, as a
         // served query by an item's vector sees it) and the neighbours (top k without the item).
@@ -287,6 +326,7 @@ public enum QualityMeasure {
                 n == 0 ? [] : ExactSearch.nearest(base: b, queries: q, dim: dim, k: min(k + 1, n), space: space, threads: threads)
             }
         }.map { row in row.map { Neighbor(label: UInt64(live[Int($0.label)]), distance: $0.distance) } }
+        step("exact")
         let truth = exact.map { $0.prefix(k).map { Int($0.label) } }
         var efs = Array(Set(quality.ef + [efSearch])).sorted()
         if sampled.isEmpty { efs = [efSearch] }
@@ -295,6 +335,7 @@ public enum QualityMeasure {
             let found = sampled.isEmpty ? [] : try queries.withUnsafeBufferPointer { try index.searchBatch($0, k: k, ef: ef, threads: threads) }
             recall.append(.init(ef: ef, recall: sampled.isEmpty ? 0 : ExactSearch.recall(found, truth: truth)))
         }
+        step("search")
 
         var items: [SampledItem] = []
         var sims: [Double] = []
@@ -311,7 +352,11 @@ public enum QualityMeasure {
             histogram: histogram(sims, lo: sortedSims.first ?? 0, hi: sortedSims.last ?? 0, bins: QualityReport.histogramBins))
 
         let stats = columnStats(liveBase, rows: n, dim: dim, names: columns)
+        step("columns")
+        let duplicates = duplicateShare(liveBase, rows: n, dim: dim)
+        step("duplicates")
         let g = index.statistics()
+        step("graph")
         let graph = QualityReport.Graph(
             elements: g.count, deleted: g.deleted,
             layers: g.layers.map { .init(layer: $0.layer, nodes: $0.nodes, minDegree: $0.minDegree, meanDegree: $0.meanDegree, maxDegree: $0.maxDegree) },
@@ -323,8 +368,8 @@ public enum QualityMeasure {
             efSearch: efSearch, recallAtEfSearch: atSearch,
             efForRecall95: recall.first { $0.recall >= 0.95 }?.ef, efForRecall99: recall.first { $0.recall >= 0.99 }?.ef,
             columns: stats.columns, zeroVarianceColumns: stats.constant,
-            similarity: simStats, duplicateShare: duplicateShare(liveBase, rows: n, dim: dim), graph: graph, drift: nil)
-        return (report, items)
+            similarity: simStats, duplicateShare: duplicates, graph: graph, drift: nil)
+        return Measured(report: report, sample: items, stepSeconds: steps)
     }
 
     /// Mean, population standard deviation and zero share per column, in Double; a column whose
@@ -332,21 +377,37 @@ public enum QualityMeasure {
     static func columnStats(_ x: [Float], rows n: Int, dim: Int, names: [String]) -> (columns: [QualityReport.ColumnStats], constant: [String]) {
         var sum = [Double](repeating: 0, count: dim), zeros = [Int](repeating: 0, count: dim)
         var lo = [Float](repeating: .infinity, count: dim), hi = [Float](repeating: -.infinity, count: dim)
-        for r in 0..<n {
-            for j in 0..<dim {
-                let v = x[r * dim + j]
-                sum[j] += Double(v)
-                if v == 0 { zeros[j] += 1 }
-                lo[j] = min(lo[j], v)
-                hi[j] = max(hi[j], v)
-            }
-        }
-        let mean = sum.map { n == 0 ? 0 : $0 / Double(n) }
         var sq = [Double](repeating: 0, count: dim)
-        for r in 0..<n {
-            for j in 0..<dim {
-                let d = Double(x[r * dim + j]) - mean[j]
-                sq[j] += d * d
+        var mean = [Double](repeating: 0, count: dim)
+        x.withUnsafeBufferPointer { xp in
+            sum.withUnsafeMutableBufferPointer { sum in
+                zeros.withUnsafeMutableBufferPointer { zeros in
+                    lo.withUnsafeMutableBufferPointer { lo in
+                        hi.withUnsafeMutableBufferPointer { hi in
+                            for r in 0..<n {
+                                let row = xp.baseAddress! + r * dim
+                                for j in 0..<dim {
+                                    let v = row[j]
+                                    sum[j] += Double(v)
+                                    if v == 0 { zeros[j] += 1 }
+                                    lo[j] = min(lo[j], v)
+                                    hi[j] = max(hi[j], v)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            for j in 0..<dim { mean[j] = n == 0 ? 0 : sum[j] / Double(n) }
+            // Two passes: squared deviations from the mean, as numpy's std.
+            sq.withUnsafeMutableBufferPointer { sq in
+                for r in 0..<n {
+                    let row = xp.baseAddress! + r * dim
+                    for j in 0..<dim {
+                        let d = Double(row[j]) - mean[j]
+                        sq[j] += d * d
+                    }
+                }
             }
         }
         var out: [QualityReport.ColumnStats] = []
@@ -360,8 +421,8 @@ public enum QualityMeasure {
         return (out, constant)
     }
 
-    /// Rows equal bit for bit to an earlier row (−0 counted as 0), as a share of the rows: rows are
-    /// sorted by a 64-bit hash and only rows with equal hashes are compared.
+    /// Rows equal bit for bit to an earlier row (−0 counted as 0), as a share of the rows: only rows
+    /// with equal 64-bit hashes are compared.
     static func duplicateShare(_ x: [Float], rows n: Int, dim: Int) -> Double {
         guard n > 1 else { return 0 }
         func bits(_ v: Float) -> UInt32 { v == 0 ? 0 : v.bitPattern }
@@ -374,20 +435,22 @@ public enum QualityMeasure {
             }
             hashes[r] = h
         }
-        let order = (0..<n).sorted { hashes[$0] != hashes[$1] ? hashes[$0] < hashes[$1] : $0 < $1 }
+        func equal(_ a: Int, _ b: Int) -> Bool { (0..<dim).allSatisfy { bits(x[a * dim + $0]) == bits(x[b * dim + $0]) } }
+        // The first row of each hash, and the further distinct rows of a hash (a true collision).
+        var first = [UInt64: Int](minimumCapacity: n)
+        var more: [UInt64: [Int]] = [:]
         var duplicates = 0
-        var start = 0
-        while start < n {
-            var end = start + 1
-            while end < n, hashes[order[end]] == hashes[order[start]] { end += 1 }
-            // Within one hash group, a row is a duplicate when it equals an earlier distinct row.
-            var distinct: [Int] = []
-            for i in start..<end {
-                let r = order[i]
-                let same = distinct.contains { d in (0..<dim).allSatisfy { bits(x[d * dim + $0]) == bits(x[r * dim + $0]) } }
-                if same { duplicates += 1 } else { distinct.append(r) }
+        for r in 0..<n {
+            let h = hashes[r]
+            guard let f = first[h] else {
+                first[h] = r
+                continue
             }
-            start = end
+            if equal(f, r) || (more[h]?.contains { equal($0, r) } ?? false) {
+                duplicates += 1
+            } else {
+                more[h, default: []].append(r)
+            }
         }
         return Double(duplicates) / Double(n)
     }

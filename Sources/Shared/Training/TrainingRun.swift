@@ -246,13 +246,22 @@ public enum TrainingRun {
     static func measureQuality(_ a: Artifacts, config: TrainerConfig, space: Space, threads: Int, timings: inout [String: Double],
                                logger: Logger) throws -> (QualityReport, [SampledItem]) {
         let t0 = DispatchTime.now().uptimeNanoseconds
-        var (quality, sampled) = try QualityMeasure.measure(
+        let measured = try QualityMeasure.measure(
             vectors: a.vectors, dim: a.pipeline.dimension, ids: a.state.ids, deleted: a.state.deleted,
             columns: a.pipeline.outputColumns, index: a.index, space: space, quality: config.quality,
             efSearch: config.index.efSearch, seed: config.seed, threads: threads)
+        var quality = measured.report
+        let sampled = measured.sample
+        let t1 = DispatchTime.now().uptimeNanoseconds
         quality.drift = QualityMeasure.drift(folder: config.export.outputDir, current: quality, sample: sampled, state: a.state,
                                              maxDrift: config.quality.maxDrift)
-        timings["quality"] = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+        let t2 = DispatchTime.now().uptimeNanoseconds
+        timings["quality"] = Double(t2 - t0) * 1e-9
+        var steps = Logger.Metadata()
+        for (name, seconds) in measured.stepSeconds + [("drift", Double(t2 - t1) * 1e-9)] {
+            steps[name] = "\(String(format: "%.3f", seconds))"
+        }
+        logger.info("quality steps", metadata: steps)
         logger.info("phase done", metadata: ["phase": "quality", "seconds": "\(String(format: "%.3f", timings["quality"] ?? 0))"])
         let median = QualityReport.quantileLevels.firstIndex(of: 0.5).map { quality.similarity.quantiles[$0] } ?? 0
         logger.info("quality", metadata: [
