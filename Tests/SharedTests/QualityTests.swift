@@ -75,9 +75,10 @@ final class QualityTests: XCTestCase {
         try rows.withUnsafeBufferPointer { try index.add(rows: $0, labels: (0..<n).map(UInt64.init), options: BuildOptions(threads: 2)) }
         let ids = (0..<n).map { "id\($0)" }
         let names = (0..<dim).map { "c\($0)" }
-        let (q, items) = try QualityMeasure.measure(
+        let m = try QualityMeasure.measure(
             vectors: rows, dim: dim, ids: ids, deleted: [Bool](repeating: false, count: n), columns: names, index: index, space: .cosine,
             quality: .init(sampleSize: 50, ef: [400, 10], maxDrift: nil), efSearch: 40, seed: 42, threads: 2)
+        let (q, items) = (m.report, m.sample)
         XCTAssertEqual(q.recall.map(\.ef), [10, 40, 400])
         XCTAssertEqual(q.recall.last?.recall, 1)  // ef = n finds everything
         XCTAssertEqual(q.efForRecall99.map { $0 <= 400 }, true)
