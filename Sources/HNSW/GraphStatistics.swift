@@ -16,6 +16,8 @@ public struct GraphStatistics: Equatable, Sendable {
     public var layers: [LayerDegrees]
     /// Elements reachable on layer 0 from the entry point (deleted ones included).
     public var reachableFromEntry: Int
+    /// Elements per layer-0 degree (index = degree, 0…maxM0).
+    public var levelZeroDegreeHistogram: [Int]
 }
 
 extension HNSWIndex {
@@ -29,34 +31,46 @@ extension HNSWIndex {
 
     public func statistics() -> GraphStatistics {
         let histogram = levelHistogram
-        var layers: [LayerDegrees] = []
-        for layer in 0..<histogram.count {
-            var nodes = 0, minD = Int.max, maxD = 0, sum = 0
-            for i in 0..<count where Int(levels[i]) >= layer {
+        // One pass over the elements for every layer's degrees (a pass per layer re-read the level
+        // array and the link headers once per layer).
+        let layerCount = histogram.count
+        var nodes = [Int](repeating: 0, count: layerCount), sums = [Int](repeating: 0, count: layerCount)
+        var minD = [Int](repeating: Int.max, count: layerCount), maxD = [Int](repeating: 0, count: layerCount)
+        var degrees = [Int](repeating: 0, count: maxM0 + 1)
+        for i in 0..<count {
+            for layer in 0...Int(levels[i]) {
                 let d = Int(links(UInt32(i), layer)[0] & 0xFFFF)
-                nodes += 1
-                minD = min(minD, d)
-                maxD = max(maxD, d)
-                sum += d
+                nodes[layer] += 1
+                sums[layer] += d
+                minD[layer] = min(minD[layer], d)
+                maxD[layer] = max(maxD[layer], d)
+                if layer == 0 { degrees[min(d, maxM0)] += 1 }
             }
-            layers.append(LayerDegrees(layer: layer, nodes: nodes, minDegree: nodes == 0 ? 0 : minD, maxDegree: maxD,
-                                       meanDegree: nodes == 0 ? 0 : Double(sum) / Double(nodes)))
+        }
+        let layers = (0..<layerCount).map { l in
+            LayerDegrees(layer: l, nodes: nodes[l], minDegree: nodes[l] == 0 ? 0 : minD[l], maxDegree: maxD[l],
+                         meanDegree: nodes[l] == 0 ? 0 : Double(sums[l]) / Double(nodes[l]))
         }
         var reachable = 0
         if let ep = entryPoint {
-            var seen = [Bool](repeating: false, count: count)
+            // A bitset (N/8 bytes) stays in cache where a [Bool] of 1M elements would not.
+            var seen = [UInt64](repeating: 0, count: (count + 63) / 64)
             var stack: [UInt32] = [ep]
-            seen[Int(ep)] = true
+            seen[Int(ep) >> 6] |= 1 << (UInt64(ep) & 63)
             while let x = stack.popLast() {
                 reachable += 1
                 let list = links(x, 0)
-                for j in 0..<Int(list[0] & 0xFFFF) where !seen[Int(list[1 + j])] {
-                    seen[Int(list[1 + j])] = true
-                    stack.append(list[1 + j])
+                for j in 0..<Int(list[0] & 0xFFFF) {
+                    let y = list[1 + j]
+                    let bit: UInt64 = 1 << (UInt64(y) & 63)
+                    if seen[Int(y) >> 6] & bit == 0 {
+                        seen[Int(y) >> 6] |= bit
+                        stack.append(y)
+                    }
                 }
             }
         }
         return GraphStatistics(count: count, deleted: deletedCount, levelHistogram: histogram, layers: layers,
-                               reachableFromEntry: reachable)
+                               reachableFromEntry: reachable, levelZeroDegreeHistogram: degrees)
     }
 }

@@ -47,6 +47,10 @@ struct TrainCommand: ParsableCommand {
         print("trained \(summary.items) items into \(summary.dimension)-d vectors; artifacts in \(summary.folder)/")
         print(String(format: "  load %.2f s, pipeline %.2f s, index %.2f s, write %.2f s", t["load"] ?? 0, t["pipeline"] ?? 0,
                      t["index"] ?? 0, t["write"] ?? 0))
+        if let q = summary.quality {
+            print("  recall@\(q.k) \(String(format: "%.4f", q.recallAtEfSearch)) at ef_search \(q.efSearch) (\(q.sampleSize) sampled items)"
+                  + (q.drift?.drift.map { String(format: "; drift %.4f against the previous model", $0) } ?? ""))
+        }
         let written = TrainingRun.artifactNames.filter { FileManager.default.fileExists(atPath: summary.folder + "/" + $0) }
         print("  \(summary.folder)/" + written.map { $0 == "tb_projector" ? "tb_projector/" : $0 }.joined(separator: ", "))
     }

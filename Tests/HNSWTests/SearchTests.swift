@@ -73,6 +73,48 @@ final class SearchTests: XCTestCase {
         }
     }
 
+    /// The tiled exact search against a plain loop, on every instruction set: sizes that are not
+    /// multiples of the tile (16 queries), the row groups (4) or the block (1024), and duplicate rows,
+    /// of which the lower row must be kept at the k-th place.
+    func testExactSearchMatchesAPlainScan() {
+        let dim = 13, n = 2_087, nq = 37, k = 7
+        var rows = randomRows(n, dim, seed: 11)
+        for r in stride(from: 1_500, to: n, by: 50) { for j in 0..<dim { rows[r * dim + j] = rows[3 * dim + j] } }
+        var queries = randomRows(nq, dim, seed: 12)
+        for j in 0..<dim { queries[j] = rows[3 * dim + j] }  // query 0 sits on the duplicated row
+        let original = Distance.isa
+        defer { Distance.force(isa: original) }
+        for space in [Space.l2, .ip, .cosine] {
+            var b = rows, q = queries
+            if space == .cosine {
+                b.withUnsafeMutableBufferPointer { p in for i in 0..<n { Distance.normalize(p.baseAddress! + i * dim, dim: dim) } }
+                q.withUnsafeMutableBufferPointer { p in for i in 0..<nq { Distance.normalize(p.baseAddress! + i * dim, dim: dim) } }
+            }
+            let plain: [[Int]] = (0..<nq).map { qi in
+                let d = (0..<n).map { r -> Float in
+                    var dot: Float = 0, l2: Float = 0
+                    for j in 0..<dim {
+                        dot += q[qi * dim + j] * b[r * dim + j]
+                        l2 += (q[qi * dim + j] - b[r * dim + j]) * (q[qi * dim + j] - b[r * dim + j])
+                    }
+                    return space == .l2 ? l2 : 1 - dot
+                }
+                return Array((0..<n).sorted { d[$0] != d[$1] ? d[$0] < d[$1] : $0 < $1 }.prefix(k))
+            }
+            for isa in ["scalar", "avx2", "avx512"] where Distance.force(isa: isa) {
+                let found = rows.withUnsafeBufferPointer { bp in
+                    queries.withUnsafeBufferPointer { ExactSearch.nearest(base: bp, queries: $0, dim: dim, k: k, space: space, threads: 2) }
+                }
+                XCTAssertEqual(found.count, nq)
+                let agree = zip(found, plain).map { Set($0.map { Int($0.label) }).intersection($1).count }.reduce(0, +)
+                XCTAssertGreaterThanOrEqual(Double(agree) / Double(nq * k), 0.995, "\(space) \(isa)")
+                XCTAssertTrue(found.allSatisfy { zip($0, $0.dropFirst()).allSatisfy { $0.distance <= $1.distance } })
+                // The duplicates of row 3 tie at distance 0 (l2) for query 0: the lowest rows win.
+                if space == .l2 { XCTAssertEqual(Set(found[0].map(\.label)), Set([3, 1500, 1550, 1600, 1650, 1700, 1750])) }
+            }
+        }
+    }
+
     func testLevelsDependOnlyOnLabelAndSeed() {
         let mult = 1 / log(16.0)
         XCTAssertEqual(Levels.level(label: 12345, seed: 42, mult: mult), Levels.level(label: 12345, seed: 42, mult: mult))

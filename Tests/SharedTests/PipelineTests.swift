@@ -88,7 +88,7 @@ final class PipelineTests: XCTestCase {
                 return "no error"
             } catch { return "\(error)" }
         }
-        XCTAssertEqual(message(base + "sed: 1\n"), "c.yml: sed: unknown key (known here: cleaning, cluster, export, features, incremental, index, input, model_version, onehot, scaling, seed, target_encoding, weighting)")
+        XCTAssertEqual(message(base + "sed: 1\n"), "c.yml: sed: unknown key (known here: cleaning, cluster, export, features, incremental, index, input, model_version, onehot, quality, scaling, seed, target_encoding, weighting)")
         XCTAssertEqual(message("features: {numeric: [a]}\n"), "c.yml: input.features: is required")
         XCTAssertEqual(message(base + "index: {M: 1}\n"), "c.yml: index.M: must be in 2…10000, got 1")
         XCTAssertEqual(message(base + "scaling: fancy\n"), "c.yml: scaling: must be one of standard, robust, minmax, none, got 'fancy'")

@@ -15,6 +15,13 @@ float hk_dot(const float *a, const float *b, size_t n);
 /// vector i starts at base + ids[i] * stride (bytes). HK_IP gives 1 - dot.
 void hk_distances(int kind, const float *q, const char *base, size_t stride,
                   const uint32_t *ids, size_t count, size_t dim, float *out);
+/// Distances from 16 queries to n contiguous rows of dim floats, for exact search: qt holds the
+/// queries transposed (qt[j * 16 + l] is dimension j of query l); out[r * 16 + l] is the distance of
+/// row r to query l (HK_IP: 1 - dot); bit l of masks[r] is set when that distance is below thr[l],
+/// so a caller keeping the k best per query skips the rows that beat none. Sums run in another order
+/// than hk_dot's, so values can differ from it in the last bits.
+void hk_distances_tile16(int kind, const float *qt, const float *rows, size_t n, size_t dim, const float *thr,
+                         float *out, uint16_t *masks);
 /// The instruction set chosen at start-up: "avx512", "avx2" or "scalar".
 const char *hk_isa(void);
 /// Forces a kernel family (for benchmarks and tests); returns 0 if this CPU lacks it.

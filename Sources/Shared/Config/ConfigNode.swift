@@ -159,6 +159,22 @@ struct ConfigMapping {
         return out
     }
 
+    /// A list of integers within `range`, each listed once.
+    mutating func ints(_ key: String, default d: [Int], in range: ClosedRange<Int>) throws -> [Int] {
+        guard let v = node(key) else { return d }
+        guard let seq = v.sequence else { throw fail(key, "expected a list of integers, got \(shown(v))") }
+        var out: [Int] = []
+        for item in seq {
+            guard case .scalar(let s) = item, s.style == .plain, let i = Int(s.string) else {
+                throw fail(key, "expected a list of integers, got \(shown(item))")
+            }
+            guard range.contains(i) else { throw fail(key, "values must be in \(range.lowerBound)…\(range.upperBound), got \(i)") }
+            if out.contains(i) { throw fail(key, "lists \(i) twice") }
+            out.append(i)
+        }
+        return out
+    }
+
     mutating func numberMap(_ key: String) throws -> [String: Double] {
         guard let v = node(key) else { return [:] }
         guard let m = v.mapping else { throw fail(key, "expected a mapping of names to numbers") }

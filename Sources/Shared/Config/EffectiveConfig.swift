@@ -141,6 +141,8 @@ extension TrainerConfig {
                                                      E("metadata_columns", names(export.tensorboard.metadataColumns)),
                                                      E("max_points", .int(export.tensorboard.maxPoints))]))])),
             E("incremental", .map([E("delete_missing", .bool(incrementalDeleteMissing))])),
+            E("quality", .map([E("sample_size", .int(quality.sampleSize)), E("ef", .list(quality.ef.map { .int($0) })),
+                               E("max_drift", quality.maxDrift.map { .double($0) } ?? .null)])),
         ])
     }
 }

@@ -106,6 +106,18 @@ public struct TrainerConfig: Codable, Equatable, Sendable {
     public var cluster: Cluster
     public var export: Export
     public var incrementalDeleteMissing: Bool
+    public var quality: Quality
+
+    /// What every run measures about its own output (the `quality` section of the metadata).
+    public struct Quality: Codable, Equatable, Sendable {
+        /// Live items sampled as queries (fewer when the catalog is smaller).
+        public var sampleSize: Int
+        /// The ef values recall@10 is measured at; `index.ef_search` is always added.
+        public var ef: [Int]
+        /// The largest drift (1 − mean top-10 neighbour overlap of the sampled items against the
+        /// previous model) a run may have and still be committed; nil = no limit.
+        public var maxDrift: Double?
+    }
 
     /// Reads and validates a YAML file.
     public static func load(path: String) throws -> TrainerConfig {
@@ -126,7 +138,7 @@ public struct TrainerConfig: Codable, Equatable, Sendable {
         // Unknown top-level keys first: a misspelt section ("inputs") would otherwise be reported
         // as its required keys missing.
         let sections = ["seed", "model_version", "input", "features", "cleaning", "scaling", "onehot", "target_encoding",
-                        "weighting", "index", "cluster", "export", "incremental"]
+                        "weighting", "index", "cluster", "export", "incremental", "quality"]
         for key in top.keys where !sections.contains(key) {
             throw ConfigError(path: path, key: key, message: "unknown key (known here: \(sections.sorted().joined(separator: ", ")))")
         }
@@ -228,12 +240,24 @@ public struct TrainerConfig: Codable, Equatable, Sendable {
         var inc = try top.child("incremental")
         let deleteMissing = try inc.bool("delete_missing", default: true)
         try inc.rejectUnknown()
+
+        var q = try top.child("quality")
+        let efs = try q.ints("ef", default: [10, 20, 50, 100, 200], in: ParameterLimits.efSearch)
+        guard !efs.isEmpty else { throw q.fail("ef", "lists no ef values; give at least one, e.g. [10, 50, 100]") }
+        var maxDrift: Double?
+        if q.node("max_drift") != nil {
+            let v = try q.double("max_drift", default: 0, min: 0)
+            guard v <= 1 else { throw q.fail("max_drift", "must be in 0…1 (1 − mean top-10 overlap), got \(v)") }
+            maxDrift = v
+        }
+        let quality = Quality(sampleSize: try q.int("sample_size", default: 1000, in: 1...1_000_000), ef: efs, maxDrift: maxDrift)
+        try q.rejectUnknown()
         try top.rejectUnknown()
 
         let config = TrainerConfig(seed: seed, modelVersion: modelVersion, input: input, features: features, cleaning: cleaning,
                                    scaling: scaling, onehot: OneHot(minFrequency: minFrequency, maxCategories: maxCategories),
                                    targetEncoding: targetEncoding, weighting: weighting, index: index, cluster: cluster,
-                                   export: export, incrementalDeleteMissing: deleteMissing)
+                                   export: export, incrementalDeleteMissing: deleteMissing, quality: quality)
         try config.checkRoles(path: path)
         return config
     }

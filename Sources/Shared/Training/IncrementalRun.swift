@@ -126,11 +126,11 @@ extension TrainingRun {
             shown.vectors += vectors[(label * d)..<((label + 1) * d)]
             shown.weights.append(weights[label])
         }
-        try publish(Artifacts(state: state, vectors: vectors, weights: weights, pipeline: pipeline, index: index,
+        let quality = try publish(Artifacts(state: state, vectors: vectors, weights: weights, pipeline: pipeline, index: index,
                               projector: shown, parentModel: previous.artifacts["hnsw_index.bin"],
                               changes: changes),
-                    config: config, space: space, startedAt: startedAt, timings: &timings, logger: logger)
-        return Summary(items: index.count - index.deletedCount, dimension: d, folder: folder, timings: timings)
+                    config: config, space: space, startedAt: startedAt, timings: &timings, threads: threads, logger: logger)
+        return Summary(items: index.count - index.deletedCount, dimension: d, folder: folder, timings: timings, quality: quality)
     }
 
     /// The pipeline and index settings must equal the saved model's.

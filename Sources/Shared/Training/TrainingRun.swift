@@ -46,6 +46,9 @@ public struct TrainingMetadata: Codable, Sendable {
     public var cluster: ClusterReport?
     /// For incremental runs: how many items were added, updated and deleted.
     public var changes: [String: Int]?
+    /// Recall, column statistics, similarities, graph health and drift; nil only in metadata
+    /// written before the quality report existed.
+    public var quality: QualityReport?
     public var artifacts: [String: String]
     /// The effective configuration in the configuration file's shape (every key, defaults filled in).
     public var config: ConfigValue
@@ -54,7 +57,7 @@ public struct TrainingMetadata: Codable, Sendable {
         case trainerVersion = "trainer_version", modelVersion = "model_version", dataVersion = "data_version",
              startedAt = "started_at", inputs, gitCommit = "git_commit", seed, itemCount = "item_count",
              vectorDimension = "vector_dimension", timingsSeconds = "timings_seconds", peakRSSBytes = "peak_rss_bytes",
-             index, parentModel = "parent_model", cluster, changes, artifacts, config
+             index, parentModel = "parent_model", cluster, changes, quality, artifacts, config
     }
 }
 
@@ -69,6 +72,8 @@ public enum TrainingRun {
         public var dimension: Int
         public var folder: String
         public var timings: [String: Double]
+        /// The run's quality section, as written to the metadata.
+        public var quality: QualityReport?
     }
 
     /// Builds the index of a full run from (rows, labels): in this process, or on a cluster.
@@ -129,10 +134,11 @@ public enum TrainingRun {
         let needs = CatalogLoader.Needs(config: config)
         let state = ItemState(ids: catalog.ids, fingerprints: ItemState.fingerprints(catalog, columns: needs.featureInputs),
                               deleted: [Bool](repeating: false, count: catalog.count))
-        try publish(Artifacts(state: state, vectors: vectors, weights: weights, pipeline: pipeline, index: index,
+        let quality = try publish(Artifacts(state: state, vectors: vectors, weights: weights, pipeline: pipeline, index: index,
                               projector: (catalog, vectors, weights), parentModel: nil, changes: nil, cluster: clusterReport),
-                    config: config, space: space, startedAt: startedAt, timings: &timings, logger: logger)
-        return Summary(items: catalog.count, dimension: pipeline.dimension, folder: config.export.outputDir, timings: timings)
+                    config: config, space: space, startedAt: startedAt, timings: &timings, threads: threads, logger: logger)
+        return Summary(items: catalog.count, dimension: pipeline.dimension, folder: config.export.outputDir, timings: timings,
+                       quality: quality)
     }
 
     /// Everything a run leaves in the output folder.
@@ -154,12 +160,16 @@ public enum TrainingRun {
     /// metadata last). A run replaces all of them or none: names it does not produce this time (the
     /// projector when disabled, the `.npy` files with `export.numpy: false`) are removed with the rest.
     public static let artifactNames = ["hnsw_index.bin", "labels.tsv", "vectors.npy", "item_weights.npy", "pipeline.json",
-                                "item_state.tsv", "tb_projector", "training_metadata.json"]
+                                "item_state.tsv", "quality_sample.tsv", "tb_projector", "report.html", "training_metadata.json"]
+    /// Rendered from the metadata after it is written, so it has no checksum in it (and
+    /// `trainer report` may rebuild it).
+    public static let reportName = "report.html"
     static let projectorFiles = ["vectors.tsv", "metadata.tsv", "projector_config.pbtxt", "projector_config.json"]
 
-    /// Writes every artifact into a staging folder, then moves them into place together.
+    /// Measures the run's quality, writes every artifact into a staging folder, then moves them into
+    /// place together. Returns the quality section written to the metadata.
     static func publish(_ a: Artifacts, config: TrainerConfig, space: Space, startedAt: Date, timings: inout [String: Double],
-                        logger: Logger) throws {
+                        threads: Int, logger: Logger) throws -> QualityReport {
         let folder = config.export.outputDir
         let staging = folder + "/.staging-\(getpid())"
         let fm = FileManager.default
@@ -167,6 +177,8 @@ public enum TrainingRun {
         if fm.fileExists(atPath: folder, isDirectory: &isDirectory), !isDirectory.boolValue {
             throw ArtifactError(message: "\(folder): export.output_dir exists and is not a folder; nothing was written")
         }
+        // Quality before anything is staged: a run over its drift limit stops with the folder as it was.
+        let (quality, sampled) = try measureQuality(a, config: config, space: space, threads: threads, timings: &timings, logger: logger)
         do {
             try fm.createDirectory(atPath: staging, withIntermediateDirectories: true)
         } catch {
@@ -178,6 +190,7 @@ public enum TrainingRun {
             try VectorExporter.write(folder: staging, ids: a.state.ids, vectors: a.vectors, dimension: a.pipeline.dimension,
                                      weights: a.weights, pipeline: a.pipeline, numpy: config.export.numpy)
             try FileIO.writeAtomically(a.state.tsv().utf8, to: staging + "/item_state.tsv")
+            try FileIO.writeAtomically(QualityMeasure.tsv(sampled).utf8, to: staging + "/quality_sample.tsv")
             try a.index.save(to: staging + "/hnsw_index.bin")
             if config.export.tensorboard.enabled {
                 let p = a.projector
@@ -195,7 +208,7 @@ public enum TrainingRun {
             timings["write"] = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
             logger.info("phase done", metadata: ["phase": "write", "seconds": "\(String(format: "%.3f", timings["write"] ?? 0))"])
             var hashes: [String: String] = [:]
-            for n in artifactNames where n != "tb_projector" && fm.fileExists(atPath: staging + "/" + n) {
+            for n in artifactNames where n != "tb_projector" && n != reportName && fm.fileExists(atPath: staging + "/" + n) {
                 hashes[n] = try sha256(file: staging + "/" + n)
             }
             if config.export.tensorboard.enabled {
@@ -214,16 +227,77 @@ public enum TrainingRun {
                 vectorDimension: a.pipeline.dimension, timingsSeconds: timings, peakRSSBytes: peakRSS(),
                 index: .init(space: space.rawValue, M: config.index.M, efConstruction: a.index.efConstruction,
                              efSearch: config.index.efSearch, seed: UInt64(config.seed), levelHistogram: a.index.levelHistogram),
-                parentModel: a.parentModel, cluster: a.cluster, changes: a.changes, artifacts: hashes, config: config.effective)
+                parentModel: a.parentModel, cluster: a.cluster, changes: a.changes, quality: quality, artifacts: hashes,
+                config: config.effective)
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             try FileIO.writeAtomically(try enc.encode(meta), to: staging + "/training_metadata.json")
+            try FileIO.writeAtomically(RunReport.html(meta).utf8, to: staging + "/" + reportName)
         } catch let e as ArtifactError {
             throw e
         } catch {
             throw ArtifactError(message: "\(folder): writing the artifacts failed: \(error); the previous artifacts are untouched")
         }
         try commit(staging: staging, into: folder)
+        return quality
+    }
+
+    /// Measures the run's quality and its drift against the model still in the output folder, logs
+    /// both, and throws `QualityGateError` when the drift exceeds `quality.max_drift`.
+    static func measureQuality(_ a: Artifacts, config: TrainerConfig, space: Space, threads: Int, timings: inout [String: Double],
+                               logger: Logger) throws -> (QualityReport, [SampledItem]) {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let measured = try QualityMeasure.measure(
+            vectors: a.vectors, dim: a.pipeline.dimension, ids: a.state.ids, deleted: a.state.deleted,
+            columns: a.pipeline.outputColumns, index: a.index, space: space, quality: config.quality,
+            efSearch: config.index.efSearch, seed: config.seed, threads: threads)
+        var quality = measured.report
+        let sampled = measured.sample
+        let t1 = DispatchTime.now().uptimeNanoseconds
+        quality.drift = QualityMeasure.drift(folder: config.export.outputDir, current: quality, sample: sampled, state: a.state,
+                                             maxDrift: config.quality.maxDrift)
+        let t2 = DispatchTime.now().uptimeNanoseconds
+        timings["quality"] = Double(t2 - t0) * 1e-9
+        var steps = Logger.Metadata()
+        for (name, seconds) in measured.stepSeconds + [("drift", Double(t2 - t1) * 1e-9)] {
+            steps[name] = "\(String(format: "%.3f", seconds))"
+        }
+        logger.info("quality steps", metadata: steps)
+        logger.info("phase done", metadata: ["phase": "quality", "seconds": "\(String(format: "%.3f", timings["quality"] ?? 0))"])
+        let median = QualityReport.quantileLevels.firstIndex(of: 0.5).map { quality.similarity.quantiles[$0] } ?? 0
+        logger.info("quality", metadata: [
+            "sample": "\(quality.sampleSize)", "recall_at_ef_search": "\(String(format: "%.4f", quality.recallAtEfSearch))",
+            "ef_search": "\(quality.efSearch)",
+            "recall": "\(quality.recall.map { "\($0.ef):\(String(format: "%.4f", $0.recall))" }.joined(separator: ","))",
+            "ef_for_recall_0_95": "\(quality.efForRecall95.map(String.init) ?? "none")",
+            "ef_for_recall_0_99": "\(quality.efForRecall99.map(String.init) ?? "none")",
+            "similarity_median": "\(String(format: "%.4f", median))", "duplicate_share": "\(String(format: "%.4f", quality.duplicateShare))",
+            "zero_variance_columns": "\(quality.zeroVarianceColumns.count)",
+            "reachable_share": "\(String(format: "%.4f", quality.graph.reachableShare))",
+        ])
+        if !quality.zeroVarianceColumns.isEmpty {
+            logger.warning("zero-variance columns", metadata: ["columns": "\(quality.zeroVarianceColumns.joined(separator: ","))"])
+        }
+        if let d = quality.drift {
+            var meta: Logger.Metadata = ["added": "\(d.added)", "changed": "\(d.changed)", "removed": "\(d.removed)",
+                                         "compared": "\(d.comparedItems)"]
+            if let mo = d.meanOverlap, let dr = d.drift {
+                meta["mean_overlap"] = "\(String(format: "%.4f", mo))"
+                meta["drift"] = "\(String(format: "%.4f", dr))"
+            }
+            if let note = d.note { meta["note"] = "\(note)" }
+            logger.info("drift", metadata: meta)
+            if let limit = config.quality.maxDrift {
+                if let dr = d.drift {
+                    if dr > limit {
+                        throw QualityGateError(message: "\(config.export.outputDir): drift \(String(format: "%.4f", dr)) (1 − mean top-\(quality.k) neighbour overlap of \(d.comparedItems) sampled items against the previous model) exceeds quality.max_drift \(limit); nothing was committed, the previous artifacts are untouched")
+                    }
+                } else {
+                    logger.warning("drift not measured", metadata: ["max_drift": "\(limit)", "reason": "\(d.note ?? "no sampled item to compare")"])
+                }
+            }
+        }
+        return (quality, sampled)
     }
 
     /// Moves every staged artifact into place. The previous ones are set aside first (also those

@@ -1,0 +1,305 @@
+import Foundation
+
+/// The run report: a terminal summary and `report.html`, both rendered from training_metadata.json
+/// alone, so `trainer report` rebuilds the same page from a saved model.
+public enum RunReport {
+    /// Phases in run order; others (none today) follow sorted by name.
+    static let phaseOrder = ["load", "pipeline", "index", "quality", "write"]
+
+    static func f(_ x: Double, _ digits: Int = 4) -> String { String(format: "%.\(digits)f", x) }
+    static func pct(_ x: Double) -> String { String(format: "%.2f%%", x * 100) }
+    static func mib(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
+
+    static func orderedTimings(_ t: [String: Double]) -> [(String, Double)] {
+        let known = phaseOrder.compactMap { p in t[p].map { (p, $0) } }
+        return known + t.keys.filter { !phaseOrder.contains($0) }.sorted().map { ($0, t[$0] ?? 0) }
+    }
+
+    static func level(_ q: Double) -> String {
+        switch q {
+        case 0: return "min"
+        case 1: return "max"
+        case 0.5: return "median"
+        default: return "p" + String(format: "%g", q * 100)
+        }
+    }
+
+    // MARK: terminal
+
+    /// The summary `trainer report` prints and a run logs, one line per topic.
+    public static func summary(_ m: TrainingMetadata) -> [String] {
+        var out: [String] = []
+        out.append("model \(m.modelVersion), started \(m.startedAt), commit \(m.gitCommit): \(m.itemCount) items × \(m.vectorDimension) dimensions, "
+                   + "\(m.index.space), M \(m.index.M), ef_construction \(m.index.efConstruction), ef_search \(m.index.efSearch)")
+        if let q = m.quality {
+            out.append("recall@\(q.k) on \(q.sampleSize) sampled items: " + q.recall.map { "ef \($0.ef) \(f($0.recall))" }.joined(separator: ", "))
+            out.append("  at ef_search \(q.efSearch): \(f(q.recallAtEfSearch)); reaches 0.95 at ef \(q.efForRecall95.map(String.init) ?? "none"), "
+                       + "0.99 at ef \(q.efForRecall99.map(String.init) ?? "none")")
+            let s = q.similarity
+            out.append("top-\(q.k) \(s.measure) (\(s.count) pairs): mean \(f(s.mean)), "
+                       + zip(q.quantileLevels, s.quantiles).map { "\(level($0)) \(f($1))" }.joined(separator: ", "))
+            out.append("duplicate vectors \(pct(q.duplicateShare)); zero-variance columns: "
+                       + (q.zeroVarianceColumns.isEmpty ? "none" : q.zeroVarianceColumns.joined(separator: ", ")))
+            let g = q.graph
+            out.append("graph: layer 0 reachable from the entry point \(g.reachableFromEntry) of \(g.elements) (\(pct(g.reachableShare))), \(g.deleted) deleted; "
+                       + g.layers.map { "layer \($0.layer) \($0.nodes) nodes degree \($0.minDegree)/\(f($0.meanDegree, 1))/\($0.maxDegree)" }.joined(separator: ", "))
+            if let d = q.drift {
+                var line = "against the previous model: \(d.added) added, \(d.changed) changed, \(d.removed) removed"
+                if let mo = d.meanOverlap, let dr = d.drift {
+                    line += "; \(d.comparedItems) sampled items compared, mean top-\(q.k) overlap \(f(mo)), drift \(f(dr))"
+                    line += d.maxDrift.map { " (limit \(f($0)))" } ?? " (no limit)"
+                }
+                if let c = d.similarityQuantileChange, c.count == q.quantileLevels.count, let mid = q.quantileLevels.firstIndex(of: 0.5) {
+                    line += "; median similarity change \(String(format: "%+.4f", c[mid]))"
+                }
+                if let note = d.note { line += "; note: \(note)" }
+                out.append(line)
+            } else {
+                out.append("no previous model in the output folder to compare with")
+            }
+            out.append("column\tmean\tstd\tzero share")
+            for c in q.columns { out.append("  \(c.name)\t\(f(c.mean, 6))\t\(f(c.std, 6))\t\(f(c.zeroShare))") }
+        } else {
+            out.append("no quality section (trained before the quality report)")
+        }
+        out.append("timings: " + orderedTimings(m.timingsSeconds).map { "\($0.0) \(f($0.1, 2)) s" }.joined(separator: ", ")
+                   + "; peak RSS \(mib(m.peakRSSBytes))")
+        if let c = m.cluster {
+            out.append("cluster (\(c.mode)): \(c.shards) shards of " + c.shardSizes.map(String.init).joined(separator: " ")
+                       + " items; shard build seconds " + c.shardBuildSeconds.map { f($0, 2) }.joined(separator: " ")
+                       + "; \(c.workers) workers, \(c.retries) retries")
+        }
+        return out
+    }
+
+    // MARK: HTML
+
+    /// Escapes text for HTML element content and attribute values.
+    public static func escape(_ s: String) -> String {
+        var out = ""
+        out.reserveCapacity(s.utf8.count)
+        for ch in s.unicodeScalars {
+            switch ch {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.unicodeScalars.append(ch)
+            }
+        }
+        return out
+    }
+
+    /// Colours of the plots (the tests look for them in a screenshot).
+    public enum Colour {
+        public static let recall = "#1f77b4", current = "#1f77b4", previous = "#ff7f0e", degree = "#2ca02c",
+                          timing = "#8c564b", shard = "#9467bd", guide = "#999999", efSearch = "#d62728"
+    }
+
+    static let width = 640.0, height = 260.0, left = 56.0, right = 16.0, top = 16.0, bottom = 44.0
+
+    /// A bar chart of one or two series over the same bins; `labels` name a few bins on the x axis.
+    static func bars(_ series: [(counts: [Int], colour: String, name: String)], labels: [(Int, String)], title: String, xTitle: String) -> String {
+        let bins = series.map(\.counts.count).max() ?? 0
+        let maxCount = max(series.flatMap(\.counts).max() ?? 0, 1)
+        let plotW = width - left - right, plotH = height - top - bottom
+        var s = svgOpen(title)
+        s += axes(yMax: String(maxCount), yMin: "0", xTitle: xTitle, yTitle: "count")
+        let slot = bins == 0 ? plotW : plotW / Double(bins)
+        let barW = max(slot / Double(max(series.count, 1)) - 0.5, 0.5)
+        for (k, ser) in series.enumerated() {
+            for (i, c) in ser.counts.enumerated() where c > 0 {
+                let h = plotH * Double(c) / Double(maxCount)
+                let x = left + slot * Double(i) + barW * Double(k)
+                s += "<rect x=\"\(f(x, 2))\" y=\"\(f(top + plotH - h, 2))\" width=\"\(f(barW, 2))\" height=\"\(f(h, 2))\" fill=\"\(ser.colour)\"><title>\(escape(ser.name)) \(c)</title></rect>"
+            }
+        }
+        for (i, text) in labels {
+            let x = left + slot * (Double(i) + 0.5)
+            s += "<text x=\"\(f(x, 2))\" y=\"\(f(top + plotH + 16, 2))\" text-anchor=\"middle\" font-size=\"11\">\(escape(text))</text>"
+        }
+        if series.count > 1 {
+            for (k, ser) in series.enumerated() {
+                let y = top + 14 * Double(k) + 4
+                s += "<rect x=\"\(f(width - right - 150, 2))\" y=\"\(f(y, 2))\" width=\"10\" height=\"10\" fill=\"\(ser.colour)\"/>"
+                s += "<text x=\"\(f(width - right - 135, 2))\" y=\"\(f(y + 9, 2))\" font-size=\"11\">\(escape(ser.name))</text>"
+            }
+        }
+        return s + "</svg>"
+    }
+
+    static func svgOpen(_ title: String) -> String {
+        "<svg width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(escape(title))\">"
+    }
+
+    static func axes(yMax: String, yMin: String, xTitle: String, yTitle: String) -> String {
+        let plotH = height - top - bottom
+        var s = "<line x1=\"\(left)\" y1=\"\(top)\" x2=\"\(left)\" y2=\"\(top + plotH)\" stroke=\"#333\"/>"
+        s += "<line x1=\"\(left)\" y1=\"\(top + plotH)\" x2=\"\(width - right)\" y2=\"\(top + plotH)\" stroke=\"#333\"/>"
+        s += "<text x=\"\(left - 6)\" y=\"\(top + 10)\" text-anchor=\"end\" font-size=\"11\">\(escape(yMax))</text>"
+        s += "<text x=\"\(left - 6)\" y=\"\(top + plotH)\" text-anchor=\"end\" font-size=\"11\">\(escape(yMin))</text>"
+        s += "<text x=\"\(left + (width - left - right) / 2)\" y=\"\(height - 6)\" text-anchor=\"middle\" font-size=\"12\">\(escape(xTitle))</text>"
+        s += "<text x=\"14\" y=\"\(top + plotH / 2)\" text-anchor=\"middle\" font-size=\"12\" transform=\"rotate(-90 14 \(top + plotH / 2))\">\(escape(yTitle))</text>"
+        return s
+    }
+
+    /// recall@k against ef, ef on a log scale, with the 0.95 and 0.99 lines and ef_search marked.
+    static func recallCurve(_ q: QualityReport) -> String {
+        let pts = q.recall
+        let plotW = width - left - right, plotH = height - top - bottom
+        let lo = max(0, min(0.9, (pts.map(\.recall).min() ?? 0.9) - 0.01))
+        let minEf = log(Double(pts.first?.ef ?? 1)), maxEf = log(Double(pts.last?.ef ?? 1))
+        func x(_ ef: Int) -> Double { maxEf > minEf ? left + plotW * (log(Double(ef)) - minEf) / (maxEf - minEf) : left + plotW / 2 }
+        func y(_ r: Double) -> Double { top + plotH * (1 - (r - lo) / (1 - lo)) }
+        var s = svgOpen("recall@\(q.k) against ef")
+        s += axes(yMax: "1.00", yMin: f(lo, 2), xTitle: "ef (log scale)", yTitle: "recall@\(q.k)")
+        for target in [0.95, 0.99] where target > lo {
+            s += "<line x1=\"\(left)\" y1=\"\(f(y(target), 2))\" x2=\"\(width - right)\" y2=\"\(f(y(target), 2))\" stroke=\"\(Colour.guide)\" stroke-dasharray=\"4 4\"/>"
+            s += "<text x=\"\(f(width - right - 4, 2))\" y=\"\(f(y(target) - 4, 2))\" text-anchor=\"end\" font-size=\"11\" fill=\"#666\">\(f(target, 2))</text>"
+        }
+        s += "<line x1=\"\(f(x(q.efSearch), 2))\" y1=\"\(top)\" x2=\"\(f(x(q.efSearch), 2))\" y2=\"\(top + plotH)\" stroke=\"\(Colour.efSearch)\" stroke-width=\"2\"/>"
+        let line = pts.map { "\(f(x($0.ef), 2)),\(f(y($0.recall), 2))" }.joined(separator: " ")
+        s += "<polyline points=\"\(line)\" fill=\"none\" stroke=\"\(Colour.recall)\" stroke-width=\"4\"/>"
+        for p in pts {
+            s += "<circle cx=\"\(f(x(p.ef), 2))\" cy=\"\(f(y(p.recall), 2))\" r=\"5\" fill=\"\(Colour.recall)\"><title>ef \(p.ef): \(f(p.recall))</title></circle>"
+            s += "<text x=\"\(f(x(p.ef), 2))\" y=\"\(f(top + plotH + 16, 2))\" text-anchor=\"middle\" font-size=\"11\">\(p.ef)</text>"
+        }
+        return s + "</svg>"
+    }
+
+    static func table(_ header: [String], _ rows: [[String]], classes: [String?] = []) -> String {
+        var s = "<table><thead><tr>" + header.map { "<th>\(escape($0))</th>" }.joined() + "</tr></thead><tbody>"
+        for (i, r) in rows.enumerated() {
+            let cls = i < classes.count ? classes[i].map { " class=\"\($0)\"" } ?? "" : ""
+            s += "<tr\(cls)>" + r.map { "<td>\(escape($0))</td>" }.joined() + "</tr>"
+        }
+        return s + "</tbody></table>"
+    }
+
+    /// Bin labels for a histogram: the lower edge of every eighth bin and the last edge.
+    static func edgeLabels(_ edges: [Double]) -> [(Int, String)] {
+        guard edges.count > 1 else { return [] }
+        return stride(from: 0, to: edges.count - 1, by: 8).map { ($0, f(edges[$0], 3)) }
+    }
+
+    /// The self-contained page: inline CSS and SVG, no script, no network. Every string from the
+    /// metadata is escaped.
+    public static func html(_ m: TrainingMetadata) -> String {
+        var b = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Training run \(escape(m.modelVersion)) — \(escape(m.startedAt))</title>"
+        b += "<style>body{font-family:sans-serif;margin:24px;color:#222;max-width:1100px}h1{font-size:22px}h2{font-size:18px;margin-top:28px;border-bottom:1px solid #ddd}"
+        b += "table{border-collapse:collapse;font-size:13px;margin:8px 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3f3}"
+        b += "td:first-child{text-align:left}tr.warn td{background:#fde2e2}.kv td:first-child{font-weight:bold}.note{color:#a33}svg{display:block;margin:8px 0}</style></head><body>\n"
+        b += "<h1>Training run: model \(escape(m.modelVersion))</h1>\n"
+        b += table(["", ""], [
+            ["started (UTC)", m.startedAt], ["trainer", m.trainerVersion], ["git commit", m.gitCommit], ["data version", m.dataVersion],
+            ["items", String(m.itemCount)], ["dimension", String(m.vectorDimension)], ["space", m.index.space], ["M", String(m.index.M)],
+            ["ef_construction", String(m.index.efConstruction)], ["ef_search", String(m.index.efSearch)],
+            ["parent model", m.parentModel ?? "none (full run)"],
+        ]).replacingOccurrences(of: "<table>", with: "<table class=\"kv\">") + "\n"
+        if let q = m.quality {
+            b += "<h2 id=\"recall\">Recall@\(q.k) against ef</h2>\n"
+            b += "<p>\(q.sampleSize) sampled items (seed \(q.sampleSeed)) queried by their own vectors, against exact search. "
+            b += "At ef_search \(q.efSearch): <b>\(f(q.recallAtEfSearch))</b>. Reaches 0.95 at ef \(q.efForRecall95.map(String.init) ?? "none"), "
+            b += "0.99 at ef \(q.efForRecall99.map(String.init) ?? "none").</p>\n"
+            b += recallCurve(q) + "\n"
+            b += table(["ef", "recall@\(q.k)"], q.recall.map { [String($0.ef), f($0.recall)] }) + "\n"
+
+            let s = q.similarity
+            b += "<h2 id=\"similarity\">Top-\(q.k) \(escape(s.measure))</h2>\n"
+            b += "<p>\(s.count) (item, neighbour) pairs, the item itself left out; mean \(f(s.mean)); duplicate vectors \(pct(q.duplicateShare)).</p>\n"
+            if let d = q.drift, let edges = d.histogramEdges, let now = d.currentCounts, let before = d.previousCounts {
+                b += bars([(now, Colour.current, "this run"), (before, Colour.previous, "previous model")], labels: edgeLabels(edges),
+                          title: "similarity histogram against the previous model", xTitle: s.measure) + "\n"
+            } else {
+                b += bars([(s.histogram.counts, Colour.current, "this run")], labels: edgeLabels(s.histogram.edges),
+                          title: "similarity histogram", xTitle: s.measure) + "\n"
+            }
+            var qRows = zip(q.quantileLevels, s.quantiles).map { [level($0), f($1)] }
+            var qHeader = ["quantile", "this run"]
+            if let d = q.drift, let prev = d.previousSimilarityQuantiles, prev.count == qRows.count {
+                qHeader += ["previous", "change"]
+                for i in qRows.indices { qRows[i] += [f(prev[i]), String(format: "%+.4f", s.quantiles[i] - prev[i])] }
+            }
+            b += table(qHeader, qRows) + "\n"
+
+            b += "<h2 id=\"drift\">Against the previous model</h2>\n"
+            if let d = q.drift {
+                var rows: [[String]] = [["previous index (SHA-256)", d.previousModel ?? "unknown"], ["previous run started", d.previousStartedAt ?? "unknown"],
+                                        ["items added", String(d.added)], ["items changed", String(d.changed)], ["items removed", String(d.removed)],
+                                        ["sampled items compared", String(d.comparedItems)]]
+                if let mo = d.meanOverlap, let dr = d.drift {
+                    rows += [["mean top-\(q.k) overlap", f(mo)], ["drift (1 − mean overlap)", f(dr)], ["quality.max_drift", d.maxDrift.map { f($0) } ?? "off"]]
+                }
+                b += table(["", ""], rows).replacingOccurrences(of: "<table>", with: "<table class=\"kv\">") + "\n"
+                if let oq = d.overlapQuantiles {
+                    b += table(["overlap quantile", "value"], zip(q.quantileLevels, oq).map { [level($0), f($1)] }) + "\n"
+                }
+                if !d.lowestOverlap.isEmpty {
+                    b += "<p>Lowest overlap:</p>" + table(["item id", "overlap"], d.lowestOverlap.map { [$0.itemId, f($0.overlap)] }) + "\n"
+                }
+                if let note = d.note { b += "<p class=\"note\">\(escape(note))</p>\n" }
+            } else {
+                b += "<p>No previous model in the output folder.</p>\n"
+            }
+
+            b += "<h2 id=\"columns\">Output columns</h2>\n"
+            b += "<p>Zero-variance columns: \(q.zeroVarianceColumns.isEmpty ? "none" : q.zeroVarianceColumns.map(escape).joined(separator: ", ")).</p>\n"
+            let constant = Set(q.zeroVarianceColumns)
+            b += table(["column", "mean", "std", "zero share"], q.columns.map { [$0.name, f($0.mean, 6), f($0.std, 6), f($0.zeroShare)] },
+                       classes: q.columns.map { constant.contains($0.name) ? "warn" : nil }) + "\n"
+
+            let g = q.graph
+            b += "<h2 id=\"graph\">Graph</h2>\n"
+            b += "<p>Layer 0 reachable from the entry point: \(g.reachableFromEntry) of \(g.elements) (\(pct(g.reachableShare))); \(g.deleted) deleted.</p>\n"
+            let maxDegree = g.levelZeroDegreeHistogram.count - 1
+            let degreeLabels = stride(from: 0, through: maxDegree, by: max(maxDegree / 8, 1)).map { ($0, String($0)) }
+            b += bars([(g.levelZeroDegreeHistogram, Colour.degree, "layer 0")], labels: degreeLabels,
+                      title: "layer 0 degree histogram", xTitle: "layer 0 degree") + "\n"
+            b += table(["layer", "nodes", "min degree", "mean degree", "max degree"],
+                       g.layers.map { [String($0.layer), String($0.nodes), String($0.minDegree), f($0.meanDegree, 2), String($0.maxDegree)] }) + "\n"
+        } else {
+            b += "<p class=\"note\">This run has no quality section (it was trained before the quality report).</p>\n"
+        }
+
+        b += "<h2 id=\"timings\">Timings and memory</h2>\n"
+        let phases = orderedTimings(m.timingsSeconds)
+        b += hbars(phases.map { ($0.0, $0.1) }, colour: Colour.timing, unit: "s", title: "phase timings") + "\n"
+        b += table(["phase", "seconds"], phases.map { [$0.0, f($0.1, 3)] }) + "\n"
+        b += "<p>Peak resident memory: \(mib(m.peakRSSBytes)).</p>\n"
+
+        if let c = m.cluster {
+            b += "<h2 id=\"cluster\">Cluster</h2>\n"
+            b += "<p>\(escape(c.mode)) build: \(c.shards) shards, \(c.workers) workers, \(c.jobsRun) jobs, \(c.retries) retries, \(c.resumedJobs) resumed, "
+            b += "\(c.rejectedMessages) rejected messages; plan \(f(c.planSeconds, 2)) s, merge layer 0 \(f(c.mergeLevelZeroSeconds, 2)) s, "
+            b += "upper layers \(f(c.mergeUpperSeconds, 2)) s, repair \(f(c.mergeRepairSeconds, 2)) s.</p>\n"
+            b += bars([(c.shardSizes, Colour.shard, "items")], labels: c.shardSizes.indices.map { ($0, String($0)) },
+                      title: "shard sizes", xTitle: "shard") + "\n"
+            b += table(["shard", "items", "build seconds", "refine seconds"], c.shardSizes.indices.map { i in
+                [String(i), String(c.shardSizes[i]), i < c.shardBuildSeconds.count ? f(c.shardBuildSeconds[i], 3) : "",
+                 i < c.refineSeconds.count ? f(c.refineSeconds[i], 3) : ""]
+            }) + "\n"
+            if !c.jobsPerWorker.isEmpty {
+                b += table(["worker", "jobs"], c.jobsPerWorker.sorted { $0.key < $1.key }.map { [$0.key, String($0.value)] }) + "\n"
+            }
+        }
+        b += "</body></html>\n"
+        return b
+    }
+
+    /// Horizontal bars, one per named value.
+    static func hbars(_ values: [(String, Double)], colour: String, unit: String, title: String) -> String {
+        let rowH = 22.0, labelW = 110.0, w = width
+        let h = rowH * Double(values.count) + 10
+        let maxV = max(values.map(\.1).max() ?? 0, 1e-9)
+        var s = "<svg width=\"\(Int(w))\" height=\"\(Int(h))\" viewBox=\"0 0 \(Int(w)) \(Int(h))\" role=\"img\" aria-label=\"\(escape(title))\">"
+        for (i, (name, v)) in values.enumerated() {
+            let y = 5 + rowH * Double(i)
+            let bw = max((w - labelW - 90) * v / maxV, 1)
+            s += "<text x=\"\(f(labelW - 6, 2))\" y=\"\(f(y + 15, 2))\" text-anchor=\"end\" font-size=\"12\">\(escape(name))</text>"
+            s += "<rect x=\"\(labelW)\" y=\"\(f(y + 3, 2))\" width=\"\(f(bw, 2))\" height=\"\(f(rowH - 6, 2))\" fill=\"\(colour)\"/>"
+            s += "<text x=\"\(f(labelW + bw + 6, 2))\" y=\"\(f(y + 15, 2))\" font-size=\"12\">\(f(v, 2)) \(unit)</text>"
+        }
+        return s + "</svg>"
+    }
+}

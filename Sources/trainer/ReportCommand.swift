@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import HNSW
+import Shared
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Prints a trained model's summary and rebuilds its report.html, both from training_metadata.json.")
+
+    @Argument(help: "The output folder of a run (export.output_dir).") var folder: String = "models"
+    @Option(help: "Where to write the page (default: FOLDER/report.html).") var out: String?
+    @Flag(help: "Print the summary only; leave the page as it is.") var noPage = false
+
+    func run() throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) else {
+            throw CLIError.input("\(folder): no such folder; give the output folder of a run (export.output_dir)")
+        }
+        guard isDirectory.boolValue else { throw CLIError.input("\(folder): not a folder; give the output folder of a run (export.output_dir)") }
+        let path = folder + "/training_metadata.json"
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CLIError.input("\(path): no training metadata; \(folder) holds no trained model (run trainer train first)")
+        }
+        let meta: TrainingMetadata
+        do { meta = try JSONDecoder().decode(TrainingMetadata.self, from: data) } catch {
+            throw CLIError.input("\(path): not valid training metadata (\(Self.reason(error)))")
+        }
+        for line in RunReport.summary(meta) { print(line) }
+        guard !noPage else { return }
+        let target = out ?? folder + "/" + TrainingRun.reportName
+        do { try FileIO.writeAtomically(RunReport.html(meta).utf8, to: target) } catch {
+            throw CLIError.runtime("\(target): cannot write the report (\(error))")
+        }
+        print("report: \(target)")
+    }
+
+    /// A decoding error in one phrase: what is wrong and where.
+    static func reason(_ error: any Error) -> String {
+        func at(_ path: [any CodingKey]) -> String {
+            path.isEmpty ? "the top level" : path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch error as? DecodingError {
+        case .dataCorrupted(let c)?:
+            return c.codingPath.isEmpty ? "not valid JSON" : "bad value at \(at(c.codingPath)): \(c.debugDescription)"
+        case .keyNotFound(let key, let c)?: return "missing key \(at(c.codingPath + [key]))"
+        case .typeMismatch(let type, let c)?: return "\(at(c.codingPath)) is not a \(type)"
+        case .valueNotFound(let type, let c)?: return "\(at(c.codingPath)) is null, expected a \(type)"
+        default: return "\(error)"
+        }
+    }
+}
