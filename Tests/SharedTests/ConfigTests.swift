@@ -16,6 +16,23 @@ final class ConfigTests: XCTestCase {
         } catch { return "\(error)" }
     }
 
+    func testQualityKeysDefaultsErrorsAndRoundTrip() throws {
+        let c = try TrainerConfig.parse(yaml: minimal, path: "c.yml")
+        XCTAssertEqual(c.quality, TrainerConfig.Quality(sampleSize: 1000, ef: [10, 20, 50, 100, 200], maxDrift: nil))
+        let set = try TrainerConfig.parse(yaml: minimal + "\nquality: {sample_size: 50, ef: [5, 40], max_drift: 0.25}\n", path: "c.yml")
+        XCTAssertEqual(set.quality, TrainerConfig.Quality(sampleSize: 50, ef: [5, 40], maxDrift: 0.25))
+        let again = try TrainerConfig.parse(yaml: set.effective.yaml(), path: "again.yml")
+        XCTAssertEqual(again, set)
+        XCTAssertEqual(again.effective.yaml(), set.effective.yaml())
+        XCTAssertTrue(error(minimal + "\nquality: {max_drift: 1.5}\n").contains("c.yml: quality.max_drift: must be in 0…1"))
+        XCTAssertTrue(error(minimal + "\nquality: {max_drift: -0.1}\n").contains("quality.max_drift: must be ≥ 0"))
+        XCTAssertTrue(error(minimal + "\nquality: {ef: []}\n").contains("quality.ef: lists no ef values"))
+        XCTAssertTrue(error(minimal + "\nquality: {ef: [10, x]}\n").contains("quality.ef: expected a list of integers, got 'x'"))
+        XCTAssertTrue(error(minimal + "\nquality: {ef: 10}\n").contains("quality.ef: expected a list of integers"))
+        XCTAssertTrue(error(minimal + "\nquality: {sample_size: 0}\n").contains("quality.sample_size: must be in 1…"))
+        XCTAssertTrue(error(minimal + "\nquality: {max_drfit: 0.1}\n").contains("quality.max_drfit: unknown key"))
+    }
+
     func testDuplicateKeysAreErrors() {
         XCTAssertTrue(error(minimal + "\nindex: {M: 8}\nseed: 1\nseed: 2\n").contains("c.yml: seed: appears more than once"))
         XCTAssertTrue(error(minimal + "\nindex:\n  M: 8\n  M: 9\n").contains("index.M: appears more than once"))

@@ -1,6 +1,9 @@
-import os, subprocess
+import os, shutil, subprocess
 import numpy as np
 import pytest
+import yaml
+
+ROOT = os.path.join(os.path.dirname(__file__), "../..")
 
 TRAINER = os.environ.get("TRAINER", os.path.join(os.path.dirname(__file__), "../../.build/release/trainer"))
 
@@ -35,3 +38,34 @@ def recall(found, truth):
 @pytest.fixture
 def tmp(tmp_path):
     return tmp_path
+
+
+@pytest.fixture
+def sample(tmp_path):
+    shutil.copytree(os.path.join(ROOT, "data/sample"), tmp_path / "data/sample")
+    return tmp_path
+
+
+def config(root, **changes):
+    """The bundled configuration pointed at `root`, single mode, with dotted-key changes applied."""
+    c = yaml.safe_load(open(os.path.join(ROOT, "config/trainer.yml")))
+    c["input"]["features"] = str(root / "data/sample/features.parquet")
+    c["input"]["item_metadata"] = str(root / "data/sample/item_metadata.json")
+    c["export"]["output_dir"] = str(root / "models")
+    c["export"]["log_dir"] = str(root / "logs")
+    c["cluster"]["mode"] = "single"
+    for key, value in changes.items():
+        node = c
+        parts = key.split(".")
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        if value is DELETE:
+            node.pop(parts[-1], None)
+        else:
+            node[parts[-1]] = value
+    path = root / "trainer.yml"
+    path.write_text(yaml.safe_dump(c, sort_keys=False))
+    return path
+
+
+DELETE = object()

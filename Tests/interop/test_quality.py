@@ -8,35 +8,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from conftest import trainer
+from conftest import DELETE, config, trainer
 
 ROOT = os.path.join(os.path.dirname(__file__), "../..")
 LEVELS = [0, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 1]
-
-
-@pytest.fixture
-def sample(tmp_path):
-    shutil.copytree(os.path.join(ROOT, "data/sample"), tmp_path / "data/sample")
-    return tmp_path
-
-
-def config(root, **changes):
-    """The bundled configuration pointed at `root`, single mode, with dotted-key changes applied."""
-    c = yaml.safe_load(open(os.path.join(ROOT, "config/trainer.yml")))
-    c["input"]["features"] = str(root / "data/sample/features.parquet")
-    c["input"]["item_metadata"] = str(root / "data/sample/item_metadata.json")
-    c["export"]["output_dir"] = str(root / "models")
-    c["export"]["log_dir"] = str(root / "logs")
-    c["cluster"]["mode"] = "single"
-    for key, value in changes.items():
-        node = c
-        parts = key.split(".")
-        for p in parts[:-1]:
-            node = node.setdefault(p, {})
-        node[parts[-1]] = value
-    path = root / "trainer.yml"
-    path.write_text(yaml.safe_dump(c, sort_keys=False))
-    return path
 
 
 def train(cfg, *extra, check=True):
