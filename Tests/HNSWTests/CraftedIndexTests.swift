@@ -249,7 +249,7 @@ final class CraftedIndexTests: XCTestCase {
             try assertRefused(Array(original.prefix(cut)), expected(cut, fragment))
         }
         // And every 13th length: always refused, never a crash.
-        for cut in stride(from: 0, to: original.count, by: 13) {
+        for cut in Swift.stride(from: 0, to: original.count, by: 13) {
             XCTAssertNotNil(try loadError(Array(original.prefix(cut))), "a file cut at \(cut) bytes loaded")
         }
     }
