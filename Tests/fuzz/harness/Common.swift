@@ -35,7 +35,8 @@ enum Scratch {
 
 /// A harness invariant broke: libFuzzer saves the input as a crasher.
 func abortWith(_ message: String) -> Never {
-    fputs("fuzz harness: \(message)\n", stderr)
+    let line = Array("fuzz harness: \(message)\n".utf8)
+    _ = line.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
     abort()
 }
 
