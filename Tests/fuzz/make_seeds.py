@@ -1,10 +1,12 @@
 """Writes the small seed corpora of the fuzz harnesses (Tests/fuzz/corpus/<harness>/seed-*).
 
 Run from the repository root with the interop venv: .venv/bin/python Tests/fuzz/make_seeds.py
-The seeds are files the real writers produce (pyarrow, polars, hnswlib, numpy), kept tiny so each
+The seeds (seed-*) are files the real writers produce (pyarrow, polars, hnswlib, numpy), kept tiny so each
 execution is fast; the Parquet fixtures of the unit tests and config/trainer.yml are read as extra
 seed folders by run.sh and are not copied. The wire seeds come from the harness itself
-(TRAINER_FUZZ_WRITE_SEEDS, see build.sh).
+(TRAINER_FUZZ_WRITE_SEEDS, see build.sh). The other files of each corpus (named by their SHA-1)
+are inputs found by the one-million-execution runs, minimized with libFuzzer's -merge=1 (for Parquet
+and YAML only the small ones), so a short run starts from that coverage.
 """
 import io
 import json

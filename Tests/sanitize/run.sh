@@ -20,7 +20,6 @@ rm -rf "$reports"
 mkdir -p "$reports"
 # log_path: one file per process; exitcode: a report also fails the process that made it.
 opts="log_path=$reports/report exitcode=66"
-[ "$san" = address ] && opts="$opts detect_leaks=0"   # the test runner's leaks are XCTest's own; leaks are checked by the fuzz harnesses
 export "$opts_var=$opts"
 
 flags=(-c release --sanitize="$san" --scratch-path "$scratch" -Xswiftc -enable-testing)
