@@ -35,8 +35,9 @@ for inc in Sources/*/include $SCRATCH/checkouts/*/Sources/*/include; do [ -d "$i
 
 # Both instrumentations must be in the modules under test, or the figures would be meaningless.
 for o in "$BIN/Shared.build/ParquetReader.swift.o" "$BIN/HNSW.build/HNSWIndex+Persistence.swift.o"; do
-    objdump -h "$o" | grep -q sancov || { echo "$o has no coverage instrumentation" >&2; exit 1; }
-    nm "$o" | grep -q __asan || { echo "$o has no AddressSanitizer instrumentation" >&2; exit 1; }
+    sections=$(objdump -h "$o"); symbols=$(nm "$o")   # whole outputs: `| grep -q` would end the pipe early
+    grep -q sancov <<<"$sections" || { echo "$o has no coverage instrumentation" >&2; exit 1; }
+    grep -q __asan <<<"$symbols" || { echo "$o has no AddressSanitizer instrumentation" >&2; exit 1; }
 done
 
 mkdir -p $SCRATCH/harness
