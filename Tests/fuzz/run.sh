@@ -46,14 +46,15 @@ for h in "${HARNESSES[@]}"; do
         status=1
     fi
     secs=$(( $(date +%s) - start ))
-    last=$(grep -E '^#[0-9]+' "$log" | tail -1 || true)
-    execs=$(grep -oE 'stat::number_of_executed_units: [0-9]+' "$log" | grep -oE '[0-9]+$' || echo "?")
+    # -a: a harness's log may hold bytes of an input; tail: libFuzzer may print its final stats twice.
+    last=$(grep -aE '^#[0-9]+' "$log" | tail -1 || true)
+    execs=$(grep -aoE 'stat::number_of_executed_units: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+$' || echo "?")
     cov=$(grep -oE 'cov: [0-9]+' <<<"$last" | grep -oE '[0-9]+' || echo "?")
     ft=$(grep -oE 'ft: [0-9]+' <<<"$last" | grep -oE '[0-9]+' || echo "?")
     corp=$(grep -oE 'corp: [0-9]+/[0-9]+[a-zA-Z]*' <<<"$last" | cut -d' ' -f2 || echo "?")
     printf '%-14s %-6s %9s execs %5ss  cov %5s  ft %6s  corpus %s\n' "$h" "$result" "$execs" "$secs" "$cov" "$ft" "$corp"
     if [ $result = FAILED ]; then
-        grep -E 'ERROR|fuzz harness:|Fatal error|SUMMARY|Test unit written|Slowest unit|==[0-9]+==' "$log" | head -20 >&2 || true
+        grep -aE 'ERROR|fuzz harness:|Fatal error|SUMMARY|Test unit written|Slowest unit|==[0-9]+==' "$log" | head -20 >&2 || true
     fi
 done
 exit $status
