@@ -12,7 +12,8 @@ APT_PACKAGES := build-essential pkg-config python3-venv libsnappy-dev libzstd-de
 TRAINER := .build/release/trainer
 STATIC_TRAINER := .build-static/release/trainer
 
-.PHONY: run test deps apt venv build commit-info static-build unit-test interop deploy-check container-check bench bench-cluster bench-scale clean
+.PHONY: run test deps apt venv build commit-info static-build unit-test interop deploy-check container-check bench bench-cluster bench-scale clean \
+	sanitize sanitize-thread sanitize-address fuzz fuzz-build
 
 run: build
 	$(TRAINER) train --config config/trainer.yml
@@ -22,6 +23,8 @@ test: build venv
 	$(MAKE) --no-print-directory interop
 	$(MAKE) --no-print-directory deploy-check
 	$(MAKE) --no-print-directory container-check
+	$(MAKE) --no-print-directory sanitize-thread
+	$(MAKE) --no-print-directory fuzz SECONDS=20
 
 deps: apt venv
 
@@ -93,6 +96,26 @@ unit-test: apt commit-info
 interop: build venv
 	TRAINER=$(abspath $(TRAINER)) $(VENV)/bin/python -m pytest -q Tests/interop
 
+# Sanitizers (docs/reliability.md): the unit tests, a 2-worker local cluster build and a locked build
+# under ThreadSanitizer (.build-tsan) and AddressSanitizer (.build-asan); any report fails.
+# `make test` runs the ThreadSanitizer half; the fuzz harnesses run the decoders under ASan there.
+sanitize: sanitize-thread sanitize-address
+
+sanitize-thread: apt commit-info
+	Tests/sanitize/run.sh thread
+
+sanitize-address: apt commit-info
+	Tests/sanitize/run.sh address
+
+# Coverage-guided fuzzing (libFuzzer + ASan) of every decoder: `make fuzz SECONDS=N` runs each
+# harness for N seconds from its committed corpus (Tests/fuzz; docs/reliability.md).
+SECONDS ?= 60
+fuzz-build: apt commit-info
+	Tests/fuzz/build.sh
+
+fuzz: fuzz-build
+	Tests/fuzz/run.sh --seconds $(SECONDS)
+
 bench: build venv
 	$(VENV)/bin/python bench/hnsw_vs_hnswlib.py
 	$(VENV)/bin/python bench/parquet_read.py
@@ -107,4 +130,4 @@ bench-scale: build venv
 	$(VENV)/bin/python bench/scale/run.py --items $(ITEMS)
 
 clean:
-	rm -rf .build models logs
+	rm -rf .build .build-tsan .build-asan .build-fuzz models logs

@@ -17,7 +17,8 @@ public enum FileIO {
         public let size: Int
         public private(set) var position = 0
         private var buffer: UnsafeMutableRawPointer
-        private let bufferSize = 1 << 20
+        /// 1 MiB, or the file's size when smaller: a small file costs a small buffer.
+        private let bufferSize: Int
         private var bufStart = 0
         private var bufEnd = 0
 
@@ -35,6 +36,7 @@ public enum FileIO {
                 throw HNSWError.io(path: path, message: "is a directory, not an index file")
             }
             size = Int(st.st_size)
+            bufferSize = min(1 << 20, max(size, 64))
             buffer = .allocate(byteCount: bufferSize, alignment: 16)
         }
 

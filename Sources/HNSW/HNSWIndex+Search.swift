@@ -58,7 +58,7 @@ extension HNSWIndex {
         let ids = s.ids, dists = s.dists
         let d0 = distance(q, ep)
         var lowerBound: Float
-        if !isDeleted(ep) {
+        if !isDeleted(ep, locks: locks) {
             top.push(d0, ep)
             lowerBound = d0
         } else {
@@ -97,7 +97,7 @@ extension HNSWIndex {
                 if top.count < ef || d < lowerBound {
                     let x = ids[j]
                     cand.push(-d, x)
-                    if !checkDeleted || !isDeleted(x) {
+                    if !checkDeleted || !isDeleted(x, locks: locks) {
                         top.push(d, x)
                         if top.count > ef { top.pop() }
                     }

@@ -1,5 +1,4 @@
 import CKernels
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -47,7 +46,7 @@ public final class HNSWIndex: @unchecked Sendable {
     var levels: UnsafeMutablePointer<UInt8>
     var labelToID: [UInt64: UInt32] = [:]
 
-    private let scratchPool = Mutex<[SearchScratch]>([])
+    private let scratchPool = Locked<[SearchScratch]>([])
 
     /// Creates an empty index.
     /// - Parameters:
@@ -116,6 +115,15 @@ public final class HNSWIndex: @unchecked Sendable {
 
     @inline(__always) func isDeleted(_ id: UInt32) -> Bool {
         (record(id).load(as: UInt32.self) >> 16) & 1 != 0
+    }
+
+    /// The deleted flag shares its word with the layer-0 link count, which the lock-based build
+    /// rewrites under the element's lock; with `locks`, the flag is read under that lock too.
+    @inline(__always) func isDeleted(_ id: UInt32, locks: LockTable?) -> Bool {
+        guard let locks else { return isDeleted(id) }
+        locks.lock(id)
+        defer { locks.unlock(id) }
+        return isDeleted(id)
     }
 
     @inline(__always) func level(_ id: UInt32) -> Int { Int(levels[Int(id)]) }

@@ -70,7 +70,10 @@ extension HNSWIndex {
         }
         pos += n
         guard top == highest else { throw bad("its max level \(top) is not the highest element level \(highest)") }
-        if n > 0 {
+        if n == 0 {
+            // encodeGraph writes 0xFFFFFFFF for "no entry point"; anything else is not a graph it wrote.
+            guard entry == UInt32.max else { throw bad("an empty graph has entry point \(entry), expected none (0xFFFFFFFF)") }
+        } else {
             guard entry < UInt32(n), index.level(entry) == top else { throw bad("entry point \(entry) is not an element at the top level") }
             index.entryPoint = entry
             index.maxLevel = top

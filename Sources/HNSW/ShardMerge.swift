@@ -1,5 +1,4 @@
 import Dispatch
-import Synchronization
 
 /// Settings of the shard merge.
 public struct MergeOptions: Sendable {
@@ -84,7 +83,7 @@ extension HNSWIndex {
             report.reverseOffers = pairs.count
         } else {
             // Level 0: own list ∪ cross-shard candidates, pruned; the cross links chosen become offers.
-            let offers = Mutex<[[UInt64]]>([])
+            let offers = Locked<[[UInt64]]>([])
             let shardCount = graphs.count
             shards.withUnsafeBufferPointer { shardsP in
                 let sp = Parallel.Unchecked(shardsP)

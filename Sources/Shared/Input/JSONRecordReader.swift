@@ -28,7 +28,8 @@ public struct JSONInputError: Error, Equatable, CustomStringConvertible, Sendabl
 public final class JSONRecordReader {
     public let path: String
     private let fd: Int32
-    private var buffer = [UInt8](repeating: 0, count: 1 << 20)
+    /// Grows (doubling) only when one record needs more; most metadata records are far smaller.
+    private var buffer = [UInt8](repeating: 0, count: 1 << 16)
     private var start = 0
     private var end = 0
     private var eof = false
