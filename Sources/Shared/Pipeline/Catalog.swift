@@ -87,11 +87,9 @@ public struct ItemKey: Hashable, Sendable {
     }
 
     public func hash(into h: inout Hasher) {
+        // Both paths feed the same bytes, so equal keys hash alike whatever their storage.
         let done = value.utf8.withContiguousStorageIfAvailable { h.combine(bytes: UnsafeRawBufferPointer($0)) }
-        if done == nil {
-            h.combine(value.utf8.count)
-            for b in value.utf8 { h.combine(b) }
-        }
+        if done == nil { Array(value.utf8).withUnsafeBytes { h.combine(bytes: $0) } }
     }
 }
 

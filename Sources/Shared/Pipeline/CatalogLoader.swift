@@ -137,8 +137,8 @@ public enum CatalogLoader {
         return out
     }
 
-    /// A Parquet column as a catalog column: numbers (missing → NaN, logical types applied) or categories.
-    /// A Parquet column as a catalog column; with `keep`, text of the other rows is left missing.
+    /// A Parquet column as a catalog column: numbers (missing → NaN, logical types applied) or
+    /// categories; with `keep`, text of the other rows is left missing.
     static func convert(_ c: ParquetColumnData, keep: [Bool]? = nil) -> CatalogColumn {
         if let numbers = c.numbers() { return .numeric(numbers) }
         let n = c.count
