@@ -108,7 +108,7 @@ struct BuildIndexCommand: ParsableCommand {
             print("{\"n\": \(n), \"dim\": \(x.cols), \"threads\": \(t), \"mode\": \"\(mode.rawValue)\", \"load_s\": \(t1 - t0), \"build_s\": \(build), \"save_s\": \(t3 - t2), \"peak_rss\": \(peakRSS()), \"isa\": \"\(Distance.isa)\", \"cluster\": \(clusterJSON)}")
         } else {
             if let r = report {
-                print("cluster build: \(r.shards) shards (\(r.boundaryElements) boundary elements refined) on \(r.workers) workers (\(r.mode)), \(r.jobsRun) jobs, \(r.resumedJobs) resumed, \(r.retries) retries")
+                print("cluster build: \(RunReport.counted(r.shards, "shard")) (\(RunReport.counted(r.boundaryElements, "boundary element")) refined) on \(RunReport.counted(r.workers, "worker")) (\(r.mode)), \(RunReport.counted(r.jobsRun, "job")), \(r.resumedJobs) resumed, \(RunReport.counted(r.retries, "retry", "retries"))")
             }
             print("built \(n) × \(x.cols) \(space.rawValue) index (M \(m), ef_construction \(efConstruction), \(mode.rawValue), \(t) threads, \(Distance.isa) kernels)")
             print(String(format: "build %.2f s (%.0f inserts/s), load %.2f s, save %.2f s, peak RSS %.0f MiB → %@",

@@ -26,6 +26,7 @@ struct ReportCommand: ParsableCommand {
         do { meta = try JSONDecoder().decode(TrainingMetadata.self, from: data) } catch {
             throw CLIError.input("\(path): not valid training metadata (\(Self.reason(error)))")
         }
+        if let problem = meta.firstProblem() { throw CLIError.input("\(path): not valid training metadata (\(problem))") }
         for line in RunReport.summary(meta) { print(line) }
         guard !noPage else { return }
         let target = out ?? folder + "/" + TrainingRun.reportName
@@ -37,15 +38,33 @@ struct ReportCommand: ParsableCommand {
 
     /// A decoding error in one phrase: what is wrong and where.
     static func reason(_ error: any Error) -> String {
+        // quality.recall[0].ef: list positions attach to their key, as one writes them.
         func at(_ path: [any CodingKey]) -> String {
-            path.isEmpty ? "the top level" : path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+            guard !path.isEmpty else { return "the top level" }
+            return path.reduce(into: "") { s, key in
+                if let i = key.intValue { s += "[\(i)]" } else { s += (s.isEmpty ? "" : ".") + key.stringValue }
+            }
+        }
+        // JSON's words for what was expected, not Swift's type names.
+        func kind(_ type: Any.Type) -> String {
+            switch type {
+            case is any BinaryInteger.Type: return "an integer"
+            case is any BinaryFloatingPoint.Type: return "a number"
+            case is String.Type: return "a string"
+            case is Bool.Type: return "true or false"
+            default:
+                let name = "\(type)"
+                if name.hasPrefix("Array") { return "a list" }
+                if name.hasPrefix("Dictionary") { return "an object" }
+                return "an object"
+            }
         }
         switch error as? DecodingError {
         case .dataCorrupted(let c)?:
             return c.codingPath.isEmpty ? "not valid JSON" : "bad value at \(at(c.codingPath)): \(c.debugDescription)"
         case .keyNotFound(let key, let c)?: return "missing key \(at(c.codingPath + [key]))"
-        case .typeMismatch(let type, let c)?: return "\(at(c.codingPath)) is not a \(type)"
-        case .valueNotFound(let type, let c)?: return "\(at(c.codingPath)) is null, expected a \(type)"
+        case .typeMismatch(let type, let c)?: return "\(at(c.codingPath)) is not \(kind(type))"
+        case .valueNotFound(let type, let c)?: return "\(at(c.codingPath)) is null, expected \(kind(type))"
         default: return "\(error)"
         }
     }

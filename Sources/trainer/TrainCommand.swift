@@ -44,11 +44,11 @@ struct TrainCommand: ParsableCommand {
         logger.info("run finished", metadata: ["items": "\(summary.items)", "dimension": "\(summary.dimension)",
                                                "peak_rss_mib": "\(TrainingRun.peakRSS() >> 20)"])
         let t = summary.timings
-        print("trained \(summary.items) items into \(summary.dimension)-d vectors; artifacts in \(summary.folder)/")
-        print(String(format: "  load %.2f s, pipeline %.2f s, index %.2f s, write %.2f s", t["load"] ?? 0, t["pipeline"] ?? 0,
-                     t["index"] ?? 0, t["write"] ?? 0))
+        print("trained \(RunReport.counted(summary.items, "item")) into \(summary.dimension)-d vectors; artifacts in \(summary.folder)/")
+        print(String(format: "  load %.2f s, pipeline %.2f s, index %.2f s, quality %.2f s, write %.2f s", t["load"] ?? 0,
+                     t["pipeline"] ?? 0, t["index"] ?? 0, t["quality"] ?? 0, t["write"] ?? 0))
         if let q = summary.quality {
-            print("  recall@\(q.k) \(String(format: "%.4f", q.recallAtEfSearch)) at ef_search \(q.efSearch) (\(q.sampleSize) sampled items)"
+            print("  recall@\(q.k) \(String(format: "%.4f", q.recallAtEfSearch)) at ef_search \(q.efSearch) (\(RunReport.counted(q.sampleSize, "sampled item")))"
                   + (q.drift?.drift.map { String(format: "; drift %.4f against the previous model", $0) } ?? ""))
         }
         let written = TrainingRun.artifactNames.filter { FileManager.default.fileExists(atPath: summary.folder + "/" + $0) }

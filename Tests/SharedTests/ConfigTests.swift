@@ -25,7 +25,7 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(again, set)
         XCTAssertEqual(again.effective.yaml(), set.effective.yaml())
         XCTAssertTrue(error(minimal + "\nquality: {max_drift: 1.5}\n").contains("c.yml: quality.max_drift: must be in 0…1"))
-        XCTAssertTrue(error(minimal + "\nquality: {max_drift: -0.1}\n").contains("quality.max_drift: must be ≥ 0"))
+        XCTAssertTrue(error(minimal + "\nquality: {max_drift: -0.1}\n").contains("quality.max_drift: must be in 0…1 (1 − mean top-10 overlap), got -0.1"))
         XCTAssertTrue(error(minimal + "\nquality: {ef: []}\n").contains("quality.ef: lists no ef values"))
         XCTAssertTrue(error(minimal + "\nquality: {ef: [10, x]}\n").contains("quality.ef: expected a list of integers, got 'x'"))
         XCTAssertTrue(error(minimal + "\nquality: {ef: 10}\n").contains("quality.ef: expected a list of integers"))

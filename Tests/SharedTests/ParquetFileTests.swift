@@ -139,7 +139,7 @@ final class ParquetFileTests: XCTestCase {
                 b[at] = UInt8(truncatingIfNeeded: next())
                 b[(at + 1) % b.count] = UInt8(truncatingIfNeeded: next())
             }
-            FileManager.default.createFile(atPath: path, contents: Data(b))
+            _ = FileManager.default.createFile(atPath: path, contents: Data(b))
             do {
                 let r = try ParquetReader(path: path)
                 _ = try r.read()

@@ -64,6 +64,21 @@ final class QualityTests: XCTestCase {
         XCTAssertEqual(q.graph.elements, n)
         XCTAssertEqual(q.graph.levelZeroDegreeHistogram.reduce(0, +), n)
         XCTAssertEqual(q.graph.reachableShare, 1)
+        XCTAssertEqual(q.graphWarnings(), [])
+        var degenerate = q
+        degenerate.graph.reachableFromEntry = 67
+        degenerate.graph.reachableShare = 67.0 / Double(n)
+        degenerate.duplicateShare = 0.999
+        XCTAssertEqual(degenerate.graphWarnings().count, 2)
+        XCTAssertTrue(degenerate.graphWarnings()[0].hasPrefix("only 67 of \(n) elements"))
+        var check = RangeCheck()
+        check.quality(q)
+        XCTAssertNil(check.problem)
+        var outOfRange = q
+        outOfRange.recall[0].recall = 5
+        check = RangeCheck()
+        check.quality(outOfRange)
+        XCTAssertEqual(check.problem, "quality.recall[0].recall is 5.0, expected a number in 0…1")
         // The sample file reads back exactly, escapes included.
         var odd = items
         odd[0].itemId = "tab\there\\n"
@@ -71,6 +86,18 @@ final class QualityTests: XCTestCase {
         try QualityMeasure.tsv(odd).write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         XCTAssertEqual(try QualityMeasure.loadSample(path: path), odd)
+    }
+
+    func testDriftIsShownWithTheDigitsThatTellItFromTheLimit() {
+        XCTAssertEqual(QualityReport.Drift.distinct(0.10004, from: 0.1), "0.10004")
+        XCTAssertEqual(QualityReport.Drift.distinct(0.25, from: 0.1), "0.2500")
+        XCTAssertEqual(QualityReport.Drift.distinct(0.1000000000001, from: 0.1), "0.1000000000001")
+    }
+
+    func testCountsAgreeWithTheirNouns() {
+        XCTAssertEqual(RunReport.counted(1, "shard"), "1 shard")
+        XCTAssertEqual(RunReport.counted(0, "shard"), "0 shards")
+        XCTAssertEqual(RunReport.counted(2, "retry", "retries"), "2 retries")
     }
 
     func testReportEscapesText() {

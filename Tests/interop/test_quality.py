@@ -159,13 +159,22 @@ def test_quality_numbers_equal_numpy_and_hnswlib(sample):
                for f in logs for e in f.read_text().splitlines())
 
 
+def log_text(root):
+    return "".join(f.read_text() for f in sorted((root / "logs").glob("trainer_*.log")))
+
+
 def test_identical_runs_have_zero_drift_and_the_same_quality(sample):
     cfg = config(sample)
-    train(cfg)
+    p = train(cfg)
+    # The summary's timings include the quality phase; the log's step timings say they are seconds.
+    assert re.search(r"index \d+\.\d\d s, quality \d+\.\d\d s, write", p.stdout), p.stdout
+    steps = [l for l in log_text(sample).splitlines() if "quality steps" in l]
+    assert steps and "drift_seconds=" in steps[0] and "search_seconds=" in steps[0] and " drift=" not in steps[0], steps
     m = sample / "models"
     first = json.loads((m / "training_metadata.json").read_text())["quality"]
     first_sample = (m / "quality_sample.tsv").read_bytes()
-    train(cfg)
+    p = train(cfg)
+    assert "1 sampled item" not in p.stdout and f"({first['sample_size']} sampled items)" in p.stdout
     q = json.loads((m / "training_metadata.json").read_text())["quality"]
     assert (m / "quality_sample.tsv").read_bytes() == first_sample
     d = q.pop("drift")
@@ -212,6 +221,12 @@ def test_drift_after_a_changed_catalog_matches_numpy(sample, incremental):
 
 @pytest.mark.parametrize("incremental", [False, True])
 def test_max_drift_fails_the_run_and_keeps_the_previous_artifacts(sample, incremental):
+    # A limit on a first run cannot apply: the run says so instead of passing silently.
+    p = train(config(sample, **{"quality.max_drift": 0.0}))
+    warned = [l for l in log_text(sample).splitlines() if "drift not measured" in l]
+    assert warned and "holds no previous model" in warned[0] and "from the next run" in warned[0], log_text(sample)
+    assert "drift not measured" in p.stderr
+    shutil.rmtree(sample / "models")
     train(config(sample))
     m = sample / "models"
     before = snapshot(m)
@@ -223,6 +238,8 @@ def test_max_drift_fails_the_run_and_keeps_the_previous_artifacts(sample, increm
     p = train(config(sample, **{"quality.max_drift": 0.01}), *(["--incremental"] if incremental else []), check=False)
     assert p.returncode == 4, p.stderr
     assert "quality.max_drift" in p.stderr and "drift" in p.stderr and str(m) in p.stderr
+    shown = re.search(r"drift (\d\.\d+) \(1 − mean top-10 neighbour overlap of (\d+) sampled items", p.stderr)
+    assert shown and float(shown.group(1)) > 0.01 and int(shown.group(2)) > 800, p.stderr
     assert snapshot(m) == before
     assert not [f for f in os.listdir(m) if f.startswith(".staging")]
     log = "".join(f.read_text() for f in (sample / "logs").glob("trainer_*.log"))
@@ -264,6 +281,21 @@ def test_report_page_renders_in_a_headless_browser(sample):
     assert meta["cluster"]["shards"] == 2 and q["drift"]["compared_items"] > 0
     html = (m / "report.html").read_text()
     assert "<script" not in html and "http" not in html and "<link" not in html
+    assert "<th></th>" not in html  # name/value tables have no empty header row
+    # The two runs' similarity histograms are shares of their own pairs, each bar's tooltip names its
+    # bin; the legend sits above the plot, not over its bars.
+    svg = html[html.index('aria-label="similarity histogram against the previous model"'):]
+    svg = svg[:svg.index("</svg>")]
+    tips = re.findall(r"<title>\[(-?\d+\.\d+), (-?\d+\.\d+)[)\]]: (this run|previous model) (\d+\.\d+)% \((\d+) of (\d+) pairs\)</title>", svg)
+    assert len(tips) > 20, svg[:2000]
+    totals = {who: int(total) for _, _, who, _, _, total in tips}
+    assert totals == {"this run": q["similarity"]["count"], "previous model": sum(q["drift"]["previous_counts"])}
+    for lo, hi, who, share, n, total in tips:
+        assert float(lo) < float(hi) and abs(float(share) - 100 * int(n) / int(total)) < 0.006
+    bars = [float(y) for y in re.findall(r'<rect x="[^"]+" y="([^"]+)" width="[^"]+" height="[^"]+" fill="[^"]+"><title>', svg)]
+    legend = [float(y) for y in re.findall(r'<rect x="[^"]+" y="([^"]+)" width="10" height="10"', svg)]
+    assert len(legend) == 2 and max(legend) + 10 <= min(bars), (legend, min(bars))
+    assert re.search(r"<title>degree \d+: \d+ elements</title>", html) and re.search(r"<title>shard 0: \d+ items</title>", html)
     assert "process=&lt;b&gt;forge&lt;/b&gt; &amp; &quot;co&quot;" in html and "<b>forge" not in html
     assert "report.html" not in meta["artifacts"] and "quality_sample.tsv" in meta["artifacts"]
     page = "file://" + str(m / "report.html")
@@ -328,6 +360,19 @@ def test_report_command_prints_the_summary_and_rebuilds_the_page(sample, tmp_pat
     (bad / "training_metadata.json").write_text(json.dumps(broken))
     p = trainer("report", bad, check=False)
     assert p.returncode == 3 and "missing key index" in p.stderr, p.stderr
+    # Numbers out of their range and values of the wrong kind are named by their key path, in JSON's words.
+    for change, words in [
+            (lambda h: h["quality"]["recall"][0].__setitem__("recall", 5), "quality.recall[0].recall is 5.0, expected a number in 0…1"),
+            (lambda h: h["quality"]["graph"].__setitem__("reachable_share", -0.5), "quality.graph.reachable_share is -0.5"),
+            (lambda h: h["quality"]["similarity"]["quantiles"].__setitem__(0, "x"), "quality.similarity.quantiles[0] is not a number"),
+            (lambda h: h["quality"].__setitem__("recall", 0.9), "quality.recall is not a list"),
+            (lambda h: h.__setitem__("item_count", -3), "item_count is -3, expected an integer ≥ 0"),
+            (lambda h: h["quality"]["similarity"]["histogram"]["edges"].pop(), "quality.similarity.histogram.edges is 40 edges")]:
+        h = json.loads(json.dumps(meta))
+        change(h)
+        (bad / "training_metadata.json").write_text(json.dumps(h))
+        p = trainer("report", bad, check=False)
+        assert p.returncode == 3 and words in p.stderr and "Array" not in p.stderr and "Double" not in p.stderr, (words, p.stderr)
     # Strings from the metadata are escaped on the page; a model without a quality section still reports.
     hostile = json.loads(json.dumps(meta))
     hostile["model_version"] = "<script>alert(1)</script>"
@@ -339,3 +384,20 @@ def test_report_command_prints_the_summary_and_rebuilds_the_page(sample, tmp_pat
     del hostile["quality"]
     (bad / "training_metadata.json").write_text(json.dumps(hostile))
     assert "no quality section" in trainer("report", bad).stdout
+
+
+def test_a_degenerate_catalog_warns_about_its_graph(sample):
+    """Every item with the same features: one vector repeated, a graph its entry point cannot cross.
+    The run finishes (the artifacts are what was asked for) but says what is wrong."""
+    t = pq.read_table(sample / "data/sample/features.parquet")
+    cols = {name: pa.array([t.column(name)[0].as_py()] * t.num_rows, t.schema.field(name).type) if name != "item_id"
+            else t.column(name) for name in t.column_names}
+    pq.write_table(pa.table(cols), sample / "data/sample/features.parquet")
+    p = train(config(sample))
+    q = json.loads((sample / "models/training_metadata.json").read_text())["quality"]
+    assert q["duplicate_share"] > 0.99
+    lines = [l for l in log_text(sample).splitlines() if "WARN" in l.upper() and "graph" in l]
+    assert any("repeat another item's vector exactly" in l for l in lines), log_text(sample)
+    if q["graph"]["reachable_share"] < 0.99:
+        assert any(f"of {q['graph']['elements']} elements" in l and "reachable from the entry point" in l for l in lines)
+    assert "repeat another item's vector" in p.stderr

@@ -121,14 +121,25 @@ struct ConfigMapping {
         return try path(key, default: "")
     }
 
-    mutating func double(_ key: String, default d: Double, min: Double? = nil, above: Double? = nil) throws -> Double {
+    mutating func double(_ key: String, default d: Double, min: Double? = nil, max: Double? = nil,
+                         above: Double? = nil, meaning: String = "") throws -> Double {
         guard let v = node(key) else { return d }
         guard case .scalar(let s) = v, s.style == .plain, let x = Double(s.string), x.isFinite else {
             throw fail(key, "expected a number, got \(shown(v))")
         }
-        if let min, x < min { throw fail(key, "must be ≥ \(min), got \(x)") }
-        if let above, x <= above { throw fail(key, "must be > \(above), got \(x)") }
+        // A bounded key states its whole range, whichever side the value is off.
+        if let min, let max, !(min...max).contains(x) {
+            throw fail(key, "must be in \(Self.number(min))…\(Self.number(max))\(meaning), got \(Self.number(x))")
+        }
+        if let min, x < min { throw fail(key, "must be ≥ \(Self.number(min)), got \(Self.number(x))") }
+        if let max, x > max { throw fail(key, "must be ≤ \(Self.number(max)), got \(Self.number(x))") }
+        if let above, x <= above { throw fail(key, "must be > \(Self.number(above)), got \(Self.number(x))") }
         return x
+    }
+
+    /// A number as a user writes it: 0 and 1.5, not 0.0 and 1.5000.
+    static func number(_ x: Double) -> String {
+        x == x.rounded() && abs(x) < 1e15 ? String(Int64(x)) : "\(x)"
     }
 
     mutating func bool(_ key: String, default d: Bool) throws -> Bool {
@@ -180,7 +191,7 @@ struct ConfigMapping {
         guard let m = v.mapping else { throw fail(key, "expected a mapping of names to numbers") }
         var out: [String: Double] = [:]
         for (k, val) in m {
-            guard let name = k.string, let x = val.string.flatMap { Double($0) }, x.isFinite, x >= 0 else {
+            guard let name = k.string, let x = val.string.flatMap({ Double($0) }), x.isFinite, x >= 0 else {
                 throw fail(key, "expected non-negative numbers, got '\(k.string ?? "?")': '\(val.string ?? "?")'")
             }
             out[name] = x

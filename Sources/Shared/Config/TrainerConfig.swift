@@ -246,9 +246,7 @@ public struct TrainerConfig: Codable, Equatable, Sendable {
         guard !efs.isEmpty else { throw q.fail("ef", "lists no ef values; give at least one, e.g. [10, 50, 100]") }
         var maxDrift: Double?
         if q.node("max_drift") != nil {
-            let v = try q.double("max_drift", default: 0, min: 0)
-            guard v <= 1 else { throw q.fail("max_drift", "must be in 0…1 (1 − mean top-10 overlap), got \(v)") }
-            maxDrift = v
+            maxDrift = try q.double("max_drift", default: 0, min: 0, max: 1, meaning: " (1 − mean top-10 overlap)")
         }
         let quality = Quality(sampleSize: try q.int("sample_size", default: 1000, in: 1...1_000_000), ef: efs, maxDrift: maxDrift)
         try q.rejectUnknown()

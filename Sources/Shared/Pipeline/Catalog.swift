@@ -88,7 +88,7 @@ public struct ItemKey: Hashable, Sendable {
 
     public func hash(into h: inout Hasher) {
         // Both paths feed the same bytes, so equal keys hash alike whatever their storage.
-        let done = value.utf8.withContiguousStorageIfAvailable { h.combine(bytes: UnsafeRawBufferPointer($0)) }
+        let done: Void? = value.utf8.withContiguousStorageIfAvailable { h.combine(bytes: UnsafeRawBufferPointer($0)) }
         if done == nil { Array(value.utf8).withUnsafeBytes { h.combine(bytes: $0) } }
     }
 }

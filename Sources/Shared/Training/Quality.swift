@@ -113,6 +113,19 @@ public struct QualityReport: Codable, Sendable, Equatable {
         /// Why the neighbour comparison is missing, when it is.
         public var note: String?
 
+        /// From this many compared items up, the drift is not flagged as resting on few items.
+        public static let preciseFrom = 100
+
+        /// `value` with as many decimals as it takes (at least 4) to read differently from `limit`,
+        /// so a message never says a drift "0.1000" exceeds a limit of 0.1.
+        public static func distinct(_ value: Double, from limit: Double) -> String {
+            for digits in 4...12 {
+                let v = String(format: "%.\(digits)f", value)
+                if v != String(format: "%.\(digits)f", limit) { return v }
+            }
+            return "\(value)"
+        }
+
         enum CodingKeys: String, CodingKey {
             case previousModel = "previous_model", previousStartedAt = "previous_started_at", added, changed, removed,
                  comparedItems = "compared_items", meanOverlap = "mean_overlap", drift, maxDrift = "max_drift",
@@ -145,6 +158,28 @@ public struct QualityReport: Codable, Sendable, Equatable {
             try c.encode(note, forKey: .note)
         }
     }
+
+    /// What the graph section says is wrong with the index, one phrase each; empty for a healthy one.
+    /// A level 0 that the entry point cannot reach loses those items from every search, which
+    /// happens when most vectors coincide (a degenerate catalog or pipeline).
+    public func graphWarnings() -> [String] {
+        var out: [String] = []
+        let live = graph.elements - graph.deleted
+        if live > 1, graph.reachableShare < Self.reachableWarning {
+            out.append("only \(graph.reachableFromEntry) of \(graph.elements) elements (\(String(format: "%.1f", graph.reachableShare * 100))%) "
+                       + "are reachable from the entry point on level 0; searches never return the others")
+        }
+        if live > 1, duplicateShare >= Self.duplicateWarning {
+            out.append("\(String(format: "%.1f", duplicateShare * 100))% of the live items repeat another item's vector exactly; "
+                       + "check that the feature columns tell the items apart")
+        }
+        return out
+    }
+
+    /// Below this share of level 0 reachable from the entry point, the run warns.
+    public static let reachableWarning = 0.99
+    /// From this share of exact duplicate vectors up, the run warns.
+    public static let duplicateWarning = 0.5
 
     /// The quantile levels of every quantile list in the report.
     public static let quantileLevels: [Double] = [0, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 1]

@@ -8,6 +8,11 @@ public enum RunReport {
 
     static func f(_ x: Double, _ digits: Int = 4) -> String { String(format: "%.\(digits)f", x) }
     static func pct(_ x: Double) -> String { String(format: "%.2f%%", x * 100) }
+    /// "1 item", "2 items", "1 retry", "3 retries": a count with its noun in the right number.
+    public static func counted(_ n: Int, _ noun: String, _ plural: String? = nil) -> String {
+        "\(n) " + (n == 1 ? noun : plural ?? noun + "s")
+    }
+
     static func mib(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
 
     static func orderedTimings(_ t: [String: Double]) -> [(String, Double)] {
@@ -29,14 +34,14 @@ public enum RunReport {
     /// The summary `trainer report` prints and a run logs, one line per topic.
     public static func summary(_ m: TrainingMetadata) -> [String] {
         var out: [String] = []
-        out.append("model \(m.modelVersion), started \(m.startedAt), commit \(m.gitCommit): \(m.itemCount) items × \(m.vectorDimension) dimensions, "
+        out.append("model \(m.modelVersion), started \(m.startedAt), commit \(m.gitCommit): \(counted(m.itemCount, "item")) × \(counted(m.vectorDimension, "dimension")), "
                    + "\(m.index.space), M \(m.index.M), ef_construction \(m.index.efConstruction), ef_search \(m.index.efSearch)")
         if let q = m.quality {
-            out.append("recall@\(q.k) on \(q.sampleSize) sampled items: " + q.recall.map { "ef \($0.ef) \(f($0.recall))" }.joined(separator: ", "))
+            out.append("recall@\(q.k) on \(counted(q.sampleSize, "sampled item")): " + q.recall.map { "ef \($0.ef) \(f($0.recall))" }.joined(separator: ", "))
             out.append("  at ef_search \(q.efSearch): \(f(q.recallAtEfSearch)); reaches 0.95 at ef \(q.efForRecall95.map(String.init) ?? "none"), "
                        + "0.99 at ef \(q.efForRecall99.map(String.init) ?? "none")")
             let s = q.similarity
-            out.append("top-\(q.k) \(s.measure) (\(s.count) pairs): mean \(f(s.mean)), "
+            out.append("top-\(q.k) \(s.measure) (\(counted(s.count, "pair"))): mean \(f(s.mean)), "
                        + zip(q.quantileLevels, s.quantiles).map { "\(level($0)) \(f($1))" }.joined(separator: ", "))
             out.append("duplicate vectors \(pct(q.duplicateShare)); zero-variance columns: "
                        + (q.zeroVarianceColumns.isEmpty ? "none" : q.zeroVarianceColumns.joined(separator: ", ")))
@@ -46,7 +51,7 @@ public enum RunReport {
             if let d = q.drift {
                 var line = "against the previous model: \(d.added) added, \(d.changed) changed, \(d.removed) removed"
                 if let mo = d.meanOverlap, let dr = d.drift {
-                    line += "; \(d.comparedItems) sampled items compared, mean top-\(q.k) overlap \(f(mo)), drift \(f(dr))"
+                    line += "; \(counted(d.comparedItems, "sampled item")) compared, mean top-\(q.k) overlap \(f(mo)), drift \(f(dr))"
                     line += d.maxDrift.map { " (limit \(f($0)))" } ?? " (no limit)"
                 }
                 if let c = d.similarityQuantileChange, c.count == q.quantileLevels.count, let mid = q.quantileLevels.firstIndex(of: 0.5) {
@@ -65,9 +70,9 @@ public enum RunReport {
         out.append("timings: " + orderedTimings(m.timingsSeconds).map { "\($0.0) \(f($0.1, 2)) s" }.joined(separator: ", ")
                    + "; peak RSS \(mib(m.peakRSSBytes))")
         if let c = m.cluster {
-            out.append("cluster (\(c.mode)): \(c.shards) shards of " + c.shardSizes.map(String.init).joined(separator: " ")
+            out.append("cluster (\(c.mode)): \(counted(c.shards, "shard")) of " + c.shardSizes.map(String.init).joined(separator: " ")
                        + " items; shard build seconds " + c.shardBuildSeconds.map { f($0, 2) }.joined(separator: " ")
-                       + "; \(c.workers) workers, \(c.retries) retries")
+                       + "; \(counted(c.workers, "worker")), \(counted(c.retries, "retry", "retries"))")
         }
         return out
     }
@@ -99,42 +104,87 @@ public enum RunReport {
 
     static let width = 640.0, height = 260.0, left = 56.0, right = 16.0, top = 16.0, bottom = 44.0
 
+    /// One series of a bar chart: a value and a tooltip per bin.
+    struct Series {
+        var values: [Double]
+        var tips: [String]
+        var colour: String
+        var name: String
+    }
+
     /// A bar chart of one or two series over the same bins; `labels` name a few bins on the x axis.
-    static func bars(_ series: [(counts: [Int], colour: String, name: String)], labels: [(Int, String)], title: String, xTitle: String) -> String {
-        let bins = series.map(\.counts.count).max() ?? 0
-        let maxCount = max(series.flatMap(\.counts).max() ?? 0, 1)
-        let plotW = width - left - right, plotH = height - top - bottom
+    /// With two series the legend sits above the plot, never over a bar.
+    static func bars(_ series: [Series], labels: [(Int, String)], title: String, xTitle: String, yTitle: String,
+                     yMax: (Double) -> String) -> String {
+        let bins = series.map(\.values.count).max() ?? 0
+        let maxValue = max(series.flatMap(\.values).max() ?? 0, 1e-12)
+        let legend = series.count > 1 ? 18.0 : 0
+        let plotTop = top + legend
+        let plotW = width - left - right, plotH = height - plotTop - bottom
         var s = svgOpen(title)
-        s += axes(yMax: String(maxCount), yMin: "0", xTitle: xTitle, yTitle: "count")
+        s += axes(yMax: yMax(maxValue), yMin: "0", xTitle: xTitle, yTitle: yTitle, plotTop: plotTop)
         let slot = bins == 0 ? plotW : plotW / Double(bins)
         let barW = max(slot / Double(max(series.count, 1)) - 0.5, 0.5)
         for (k, ser) in series.enumerated() {
-            for (i, c) in ser.counts.enumerated() where c > 0 {
-                let h = plotH * Double(c) / Double(maxCount)
+            for (i, v) in ser.values.enumerated() where v > 0 {
+                let h = plotH * v / maxValue
                 let x = left + slot * Double(i) + barW * Double(k)
-                s += "<rect x=\"\(f(x, 2))\" y=\"\(f(top + plotH - h, 2))\" width=\"\(f(barW, 2))\" height=\"\(f(h, 2))\" fill=\"\(ser.colour)\"><title>\(escape(ser.name)) \(c)</title></rect>"
+                let tip = i < ser.tips.count ? ser.tips[i] : ""
+                s += "<rect x=\"\(f(x, 2))\" y=\"\(f(plotTop + plotH - h, 2))\" width=\"\(f(barW, 2))\" height=\"\(f(h, 2))\" fill=\"\(ser.colour)\"><title>\(escape(tip))</title></rect>"
             }
         }
         for (i, text) in labels {
             let x = left + slot * (Double(i) + 0.5)
-            s += "<text x=\"\(f(x, 2))\" y=\"\(f(top + plotH + 16, 2))\" text-anchor=\"middle\" font-size=\"11\">\(escape(text))</text>"
+            s += "<text x=\"\(f(x, 2))\" y=\"\(f(plotTop + plotH + 16, 2))\" text-anchor=\"middle\" font-size=\"11\">\(escape(text))</text>"
         }
         if series.count > 1 {
-            for (k, ser) in series.enumerated() {
-                let y = top + 14 * Double(k) + 4
-                s += "<rect x=\"\(f(width - right - 150, 2))\" y=\"\(f(y, 2))\" width=\"10\" height=\"10\" fill=\"\(ser.colour)\"/>"
-                s += "<text x=\"\(f(width - right - 135, 2))\" y=\"\(f(y + 9, 2))\" font-size=\"11\">\(escape(ser.name))</text>"
+            var x = left
+            for ser in series {
+                s += "<rect x=\"\(f(x, 2))\" y=\"\(f(top - 6, 2))\" width=\"10\" height=\"10\" fill=\"\(ser.colour)\"/>"
+                s += "<text x=\"\(f(x + 15, 2))\" y=\"\(f(top + 3, 2))\" font-size=\"11\">\(escape(ser.name))</text>"
+                x += 30 + 7 * Double(ser.name.count)
             }
         }
         return s + "</svg>"
+    }
+
+    /// A histogram of counts; each bar's tooltip gives its bin and count.
+    static func countBars(_ counts: [Int], binNames: [String], colour: String, name: String, labels: [(Int, String)],
+                          title: String, xTitle: String) -> String {
+        let tips = counts.indices.map { i in "\(i < binNames.count ? binNames[i] : "bin \(i)"): \(counts[i]) \(name)" }
+        return bars([Series(values: counts.map(Double.init), tips: tips, colour: colour, name: name)], labels: labels,
+                    title: title, xTitle: xTitle, yTitle: "count", yMax: { String(Int($0.rounded())) })
+    }
+
+    /// Two histograms over the same bins as shares of their own totals, so runs that sampled
+    /// different numbers of pairs compare bar for bar.
+    static func shareBars(_ parts: [(counts: [Int], colour: String, name: String)], binNames: [String], labels: [(Int, String)],
+                          title: String, xTitle: String) -> String {
+        let series = parts.map { p -> Series in
+            let total = max(p.counts.reduce(0, +), 1)
+            let values = p.counts.map { Double($0) / Double(total) }
+            let tips = p.counts.indices.map { i in
+                "\(i < binNames.count ? binNames[i] : "bin \(i)"): \(p.name) \(pct(values[i])) (\(p.counts[i]) of \(total) pairs)"
+            }
+            return Series(values: values, tips: tips, colour: p.colour, name: p.name)
+        }
+        return bars(series, labels: labels, title: title, xTitle: xTitle, yTitle: "share of pairs", yMax: { pct($0) })
+    }
+
+    /// "[lo, hi)" for each bin of a histogram, the last one closed.
+    static func binNames(_ edges: [Double]) -> [String] {
+        guard edges.count > 1 else { return [] }
+        return (0..<(edges.count - 1)).map { i in
+            "[\(f(edges[i], 4)), \(f(edges[i + 1], 4))\(i == edges.count - 2 ? "]" : ")")"
+        }
     }
 
     static func svgOpen(_ title: String) -> String {
         "<svg width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(escape(title))\">"
     }
 
-    static func axes(yMax: String, yMin: String, xTitle: String, yTitle: String) -> String {
-        let plotH = height - top - bottom
+    static func axes(yMax: String, yMin: String, xTitle: String, yTitle: String, plotTop: Double = top) -> String {
+        let top = plotTop, plotH = height - plotTop - bottom
         var s = "<line x1=\"\(left)\" y1=\"\(top)\" x2=\"\(left)\" y2=\"\(top + plotH)\" stroke=\"#333\"/>"
         s += "<line x1=\"\(left)\" y1=\"\(top + plotH)\" x2=\"\(width - right)\" y2=\"\(top + plotH)\" stroke=\"#333\"/>"
         s += "<text x=\"\(left - 6)\" y=\"\(top + 10)\" text-anchor=\"end\" font-size=\"11\">\(escape(yMax))</text>"
@@ -177,6 +227,11 @@ public enum RunReport {
         return s + "</tbody></table>"
     }
 
+    /// A two-column table of names and values, without a header row.
+    static func keyValues(_ rows: [(String, String)]) -> String {
+        "<table class=\"kv\"><tbody>" + rows.map { "<tr><td>\(escape($0.0))</td><td>\(escape($0.1))</td></tr>" }.joined() + "</tbody></table>"
+    }
+
     /// Bin labels for a histogram: the lower edge of every eighth bin and the last edge.
     static func edgeLabels(_ edges: [Double]) -> [(Int, String)] {
         guard edges.count > 1 else { return [] }
@@ -191,15 +246,15 @@ public enum RunReport {
         b += "table{border-collapse:collapse;font-size:13px;margin:8px 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3f3}"
         b += "td:first-child{text-align:left}tr.warn td{background:#fde2e2}.kv td:first-child{font-weight:bold}.note{color:#a33}svg{display:block;margin:8px 0}</style></head><body>\n"
         b += "<h1>Training run: model \(escape(m.modelVersion))</h1>\n"
-        b += table(["", ""], [
-            ["started (UTC)", m.startedAt], ["trainer", m.trainerVersion], ["git commit", m.gitCommit], ["data version", m.dataVersion],
-            ["items", String(m.itemCount)], ["dimension", String(m.vectorDimension)], ["space", m.index.space], ["M", String(m.index.M)],
-            ["ef_construction", String(m.index.efConstruction)], ["ef_search", String(m.index.efSearch)],
-            ["parent model", m.parentModel ?? "none (full run)"],
-        ]).replacingOccurrences(of: "<table>", with: "<table class=\"kv\">") + "\n"
+        b += keyValues([
+            ("started (UTC)", m.startedAt), ("trainer", m.trainerVersion), ("git commit", m.gitCommit), ("data version", m.dataVersion),
+            ("items", String(m.itemCount)), ("dimension", String(m.vectorDimension)), ("space", m.index.space), ("M", String(m.index.M)),
+            ("ef_construction", String(m.index.efConstruction)), ("ef_search", String(m.index.efSearch)),
+            ("parent model", m.parentModel ?? "none (full run)"),
+        ]) + "\n"
         if let q = m.quality {
             b += "<h2 id=\"recall\">Recall@\(q.k) against ef</h2>\n"
-            b += "<p>\(q.sampleSize) sampled items (seed \(q.sampleSeed)) queried by their own vectors, against exact search. "
+            b += "<p>\(counted(q.sampleSize, "sampled item")) (seed \(q.sampleSeed)) queried by their own vectors, against exact search. "
             b += "At ef_search \(q.efSearch): <b>\(f(q.recallAtEfSearch))</b>. Reaches 0.95 at ef \(q.efForRecall95.map(String.init) ?? "none"), "
             b += "0.99 at ef \(q.efForRecall99.map(String.init) ?? "none").</p>\n"
             b += recallCurve(q) + "\n"
@@ -207,13 +262,13 @@ public enum RunReport {
 
             let s = q.similarity
             b += "<h2 id=\"similarity\">Top-\(q.k) \(escape(s.measure))</h2>\n"
-            b += "<p>\(s.count) (item, neighbour) pairs, the item itself left out; mean \(f(s.mean)); duplicate vectors \(pct(q.duplicateShare)).</p>\n"
+            b += "<p>\(counted(s.count, "(item, neighbour) pair")), the item itself left out; mean \(f(s.mean)); duplicate vectors \(pct(q.duplicateShare)).</p>\n"
             if let d = q.drift, let edges = d.histogramEdges, let now = d.currentCounts, let before = d.previousCounts {
-                b += bars([(now, Colour.current, "this run"), (before, Colour.previous, "previous model")], labels: edgeLabels(edges),
-                          title: "similarity histogram against the previous model", xTitle: s.measure) + "\n"
+                b += shareBars([(now, Colour.current, "this run"), (before, Colour.previous, "previous model")], binNames: binNames(edges),
+                               labels: edgeLabels(edges), title: "similarity histogram against the previous model", xTitle: s.measure) + "\n"
             } else {
-                b += bars([(s.histogram.counts, Colour.current, "this run")], labels: edgeLabels(s.histogram.edges),
-                          title: "similarity histogram", xTitle: s.measure) + "\n"
+                b += countBars(s.histogram.counts, binNames: binNames(s.histogram.edges), colour: Colour.current, name: "pairs",
+                               labels: edgeLabels(s.histogram.edges), title: "similarity histogram", xTitle: s.measure) + "\n"
             }
             var qRows = zip(q.quantileLevels, s.quantiles).map { [level($0), f($1)] }
             var qHeader = ["quantile", "this run"]
@@ -225,13 +280,13 @@ public enum RunReport {
 
             b += "<h2 id=\"drift\">Against the previous model</h2>\n"
             if let d = q.drift {
-                var rows: [[String]] = [["previous index (SHA-256)", d.previousModel ?? "unknown"], ["previous run started", d.previousStartedAt ?? "unknown"],
-                                        ["items added", String(d.added)], ["items changed", String(d.changed)], ["items removed", String(d.removed)],
-                                        ["sampled items compared", String(d.comparedItems)]]
+                var rows: [(String, String)] = [("previous index (SHA-256)", d.previousModel ?? "unknown"), ("previous run started", d.previousStartedAt ?? "unknown"),
+                                                ("items added", String(d.added)), ("items changed", String(d.changed)), ("items removed", String(d.removed)),
+                                                ("sampled items compared", String(d.comparedItems))]
                 if let mo = d.meanOverlap, let dr = d.drift {
-                    rows += [["mean top-\(q.k) overlap", f(mo)], ["drift (1 − mean overlap)", f(dr)], ["quality.max_drift", d.maxDrift.map { f($0) } ?? "off"]]
+                    rows += [("mean top-\(q.k) overlap", f(mo)), ("drift (1 − mean overlap)", f(dr)), ("quality.max_drift", d.maxDrift.map { f($0) } ?? "off")]
                 }
-                b += table(["", ""], rows).replacingOccurrences(of: "<table>", with: "<table class=\"kv\">") + "\n"
+                b += keyValues(rows) + "\n"
                 if let oq = d.overlapQuantiles {
                     b += table(["overlap quantile", "value"], zip(q.quantileLevels, oq).map { [level($0), f($1)] }) + "\n"
                 }
@@ -254,8 +309,9 @@ public enum RunReport {
             b += "<p>Layer 0 reachable from the entry point: \(g.reachableFromEntry) of \(g.elements) (\(pct(g.reachableShare))); \(g.deleted) deleted.</p>\n"
             let maxDegree = g.levelZeroDegreeHistogram.count - 1
             let degreeLabels = stride(from: 0, through: maxDegree, by: max(maxDegree / 8, 1)).map { ($0, String($0)) }
-            b += bars([(g.levelZeroDegreeHistogram, Colour.degree, "layer 0")], labels: degreeLabels,
-                      title: "layer 0 degree histogram", xTitle: "layer 0 degree") + "\n"
+            b += countBars(g.levelZeroDegreeHistogram, binNames: g.levelZeroDegreeHistogram.indices.map { "degree \($0)" },
+                           colour: Colour.degree, name: "elements", labels: degreeLabels,
+                           title: "layer 0 degree histogram", xTitle: "layer 0 degree") + "\n"
             b += table(["layer", "nodes", "min degree", "mean degree", "max degree"],
                        g.layers.map { [String($0.layer), String($0.nodes), String($0.minDegree), f($0.meanDegree, 2), String($0.maxDegree)] }) + "\n"
         } else {
@@ -270,11 +326,11 @@ public enum RunReport {
 
         if let c = m.cluster {
             b += "<h2 id=\"cluster\">Cluster</h2>\n"
-            b += "<p>\(escape(c.mode)) build: \(c.shards) shards, \(c.workers) workers, \(c.jobsRun) jobs, \(c.retries) retries, \(c.resumedJobs) resumed, "
-            b += "\(c.rejectedMessages) rejected messages; plan \(f(c.planSeconds, 2)) s, merge layer 0 \(f(c.mergeLevelZeroSeconds, 2)) s, "
+            b += "<p>\(escape(c.mode)) build: \(counted(c.shards, "shard")), \(counted(c.workers, "worker")), \(counted(c.jobsRun, "job")), \(counted(c.retries, "retry", "retries")), \(c.resumedJobs) resumed, "
+            b += "\(counted(c.rejectedMessages, "rejected message")); plan \(f(c.planSeconds, 2)) s, merge layer 0 \(f(c.mergeLevelZeroSeconds, 2)) s, "
             b += "upper layers \(f(c.mergeUpperSeconds, 2)) s, repair \(f(c.mergeRepairSeconds, 2)) s.</p>\n"
-            b += bars([(c.shardSizes, Colour.shard, "items")], labels: c.shardSizes.indices.map { ($0, String($0)) },
-                      title: "shard sizes", xTitle: "shard") + "\n"
+            b += countBars(c.shardSizes, binNames: c.shardSizes.indices.map { "shard \($0)" }, colour: Colour.shard, name: "items",
+                           labels: c.shardSizes.indices.map { ($0, String($0)) }, title: "shard sizes", xTitle: "shard") + "\n"
             b += table(["shard", "items", "build seconds", "refine seconds"], c.shardSizes.indices.map { i in
                 [String(i), String(c.shardSizes[i]), i < c.shardBuildSeconds.count ? f(c.shardBuildSeconds[i], 3) : "",
                  i < c.refineSeconds.count ? f(c.refineSeconds[i], 3) : ""]

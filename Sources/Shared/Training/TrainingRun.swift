@@ -260,7 +260,7 @@ public enum TrainingRun {
         timings["quality"] = Double(t2 - t0) * 1e-9
         var steps = Logger.Metadata()
         for (name, seconds) in measured.stepSeconds + [("drift", Double(t2 - t1) * 1e-9)] {
-            steps[name] = "\(String(format: "%.3f", seconds))"
+            steps[name + "_seconds"] = "\(String(format: "%.3f", seconds))"
         }
         logger.info("quality steps", metadata: steps)
         logger.info("phase done", metadata: ["phase": "quality", "seconds": "\(String(format: "%.3f", timings["quality"] ?? 0))"])
@@ -278,6 +278,7 @@ public enum TrainingRun {
         if !quality.zeroVarianceColumns.isEmpty {
             logger.warning("zero-variance columns", metadata: ["columns": "\(quality.zeroVarianceColumns.joined(separator: ","))"])
         }
+        for warning in quality.graphWarnings() { logger.warning("graph", metadata: ["problem": "\(warning)"]) }
         if let d = quality.drift {
             var meta: Logger.Metadata = ["added": "\(d.added)", "changed": "\(d.changed)", "removed": "\(d.removed)",
                                          "compared": "\(d.comparedItems)"]
@@ -287,15 +288,27 @@ public enum TrainingRun {
             }
             if let note = d.note { meta["note"] = "\(note)" }
             logger.info("drift", metadata: meta)
+            if d.drift != nil, d.comparedItems < QualityReport.Drift.preciseFrom, d.comparedItems < quality.sampleSize {
+                // Few items shared with the previous sample: each moves the figure by 1/(10·compared).
+                logger.warning("drift rests on few items", metadata: [
+                    "compared": "\(d.comparedItems)", "sample": "\(quality.sampleSize)",
+                    "reason": "only \(d.comparedItems) of this run's sampled items were sampled by the previous run"])
+            }
             if let limit = config.quality.maxDrift {
                 if let dr = d.drift {
                     if dr > limit {
-                        throw QualityGateError(message: "\(config.export.outputDir): drift \(String(format: "%.4f", dr)) (1 − mean top-\(quality.k) neighbour overlap of \(d.comparedItems) sampled items against the previous model) exceeds quality.max_drift \(limit); nothing was committed, the previous artifacts are untouched")
+                        let shown = QualityReport.Drift.distinct(dr, from: limit)
+                        let items = d.comparedItems == 1 ? "1 sampled item" : "\(d.comparedItems) sampled items"
+                        throw QualityGateError(message: "\(config.export.outputDir): drift \(shown) (1 − mean top-\(quality.k) neighbour overlap of \(items) against the previous model) exceeds quality.max_drift \(limit); nothing was committed, the previous artifacts are untouched")
                     }
                 } else {
                     logger.warning("drift not measured", metadata: ["max_drift": "\(limit)", "reason": "\(d.note ?? "no sampled item to compare")"])
                 }
             }
+        } else if let limit = config.quality.maxDrift {
+            logger.warning("drift not measured", metadata: [
+                "max_drift": "\(limit)",
+                "reason": "\(config.export.outputDir) holds no previous model, so quality.max_drift applies from the next run"])
         }
         return (quality, sampled)
     }
