@@ -153,9 +153,16 @@ public enum ClusterBuild {
         if let e = box.error { throw e }
         let serveSeconds = Date().timeIntervalSince(started)
 
-        let st = server.state.withLock { $0 }
-        let graphs = (0..<shardCount).map { st.graphs[$0] }
-        guard graphs.allSatisfy({ $0 != nil }) else { throw CoordinatorError.transport("the build ended with shards missing") }
+        // The shard graphs the server held go before the merge allocates the whole index: the merge
+        // reads each shard's result back from the work folder, one shard at a time.
+        let st = server.state.withLock { st -> JobServer.State in
+            st.graphs = [:]
+            st.graphBytes = [:]
+            return st
+        }
+        guard st.board.allDone(0..<shardCount) else {
+            throw CoordinatorError.transport("the build ended with shards missing")
+        }
         logger.info("merging shard graphs", metadata: ["shards": "\(shardCount)", "threads": "\(settings.mergeThreads)"])
         var refined = RefineOutput()
         for s in 0..<shardCount {
@@ -166,9 +173,9 @@ public enum ClusterBuild {
         }
         let (index, mergeReport) = try HNSWIndex.merge(space: parameters.space, dim: parameters.dim, M: parameters.M,
                                                        efConstruction: parameters.efConstruction, seed: parameters.seed, rows: rows,
-                                                       labels: labels, shards: plan.shards, graphs: graphs.compactMap { $0 }, refined: refined,
-                                                       options: MergeOptions(threads: settings.mergeThreads,
-                                                                                             upperEf: Self.upperEf(parameters)))
+                                                       labels: labels, shards: plan.shards, refined: refined,
+                                                       options: MergeOptions(threads: settings.mergeThreads, upperEf: Self.upperEf(parameters)),
+                                                       encodedGraph: { try work.graph(shard: $0) })
         work.remove()
         if workerCount == 0 { workerCount = st.jobsByWorker.count }
         var report = ClusterReport()

@@ -108,6 +108,14 @@ public struct WorkFolder: Sendable {
         try FileIO.writeAtomically(graph, to: shardPath(shard))
     }
 
+    /// A completed shard's graph as stored (the merge reads them back one at a time).
+    public func graph(shard: Int) throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: shardPath(shard)) else {
+            throw CoordinatorError.workFolder(path: path, reason: "the result of shard \(shard) is gone from \(shardPath(shard)); run again with --resume")
+        }
+        return [UInt8](data)
+    }
+
     public func discard(shard: Int) { try? FileManager.default.removeItem(atPath: shardPath(shard)) }
 
     /// Removes what the coordinator wrote: its files, the marker, and the folder if that leaves it

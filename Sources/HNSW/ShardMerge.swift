@@ -49,28 +49,12 @@ extension HNSWIndex {
                              rows: UnsafeBufferPointer<Float>, labels: [UInt64], shards: [[Int]], graphs: [HNSWIndex],
                              refined: RefineOutput? = nil, options: MergeOptions = MergeOptions()) throws -> (HNSWIndex, MergeReport) {
         let n = labels.count
-        guard rows.count == n * dim, let base = rows.baseAddress else { throw HNSWError.dimensionMismatch(expected: dim, got: rows.count) }
         guard shards.count == graphs.count else { throw HNSWError.invalidParameter("\(shards.count) shards but \(graphs.count) graphs") }
-        var shardOf = [Int32](repeating: -1, count: n)
-        for (s, members) in shards.enumerated() {
-            guard graphs[s].count == members.count else {
-                throw HNSWError.invalidParameter("shard \(s) has \(members.count) rows but its graph has \(graphs[s].count) elements")
-            }
-            for r in members {
-                guard r >= 0, r < n, shardOf[r] == -1 else { throw HNSWError.invalidParameter("the shards are not a partition of the rows (row \(r))") }
-                shardOf[r] = Int32(s)
-            }
+        for (s, members) in shards.enumerated() where graphs[s].count != members.count {
+            throw HNSWError.invalidParameter("shard \(s) has \(members.count) rows but its graph has \(graphs[s].count) elements")
         }
-        guard !shardOf.contains(-1) else { throw HNSWError.invalidParameter("the shards do not cover every row") }
-
-        let g = try HNSWIndex(space: space, dim: dim, M: M, efConstruction: efConstruction, capacity: n, seed: seed)
-        try g.reserve(n)
-        g.labelToID.reserveCapacity(n)
-        for i in 0..<n {
-            g.writeRecord(id: UInt32(i), vector: base + i * dim, label: labels[i], level: Levels.level(label: labels[i], seed: seed, mult: g.mult))
-            guard g.labelToID.updateValue(UInt32(i), forKey: labels[i]) == nil else { throw HNSWError.duplicateLabel(labels[i]) }
-        }
-        g.count = n
+        let (g, shardOf) = try start(space: space, dim: dim, M: M, efConstruction: efConstruction, seed: seed, rows: rows, labels: labels,
+                                     shards: shards)
         var report = MergeReport()
         let threads = options.threads
         let scratches = (0..<threads).map { _ in g.borrowScratch() }
@@ -129,7 +113,69 @@ extension HNSWIndex {
         }
         g.applyOffers(&pairs, layer: 0, threads: threads, scratches: scratches)
         report.levelZeroSeconds = seconds(since: &clock)
+        try finish(g, labels: labels, options: options, report: &report, clock: &clock)
+        return (g, report)
+    }
 
+    /// Merges the way a cluster build does: level 0 is each element's shard list, replaced by its
+    /// refined list where there is one, with the refined offers applied; the upper layers are built
+    /// anew. `encodedGraph(s)` gives shard s's graph in `encodeGraph`'s layout; it is asked for one
+    /// shard at a time and only its level-0 lists are read, so a coordinator can keep shard results
+    /// on disk and hold one at a time, never a decoded index per shard. The bytes for the same inputs
+    /// are those of `merge(…graphs:refined:…)` with the decoded graphs.
+    public static func merge(space: Space, dim: Int, M: Int, efConstruction: Int, seed: UInt64,
+                             rows: UnsafeBufferPointer<Float>, labels: [UInt64], shards: [[Int]], refined: RefineOutput,
+                             options: MergeOptions = MergeOptions(),
+                             encodedGraph: (Int) throws -> [UInt8]) throws -> (HNSWIndex, MergeReport) {
+        let (g, _) = try start(space: space, dim: dim, M: M, efConstruction: efConstruction, seed: seed, rows: rows, labels: labels,
+                               shards: shards)
+        var report = MergeReport()
+        let threads = options.threads
+        let scratches = (0..<threads).map { _ in g.borrowScratch() }
+        defer { scratches.forEach(g.returnScratch) }
+        var clock = ContinuousClock.now
+        for (s, members) in shards.enumerated() {
+            let bytes = try encodedGraph(s)
+            try bytes.withUnsafeBytes { try g.copyLevelZero(encoded: $0, members: members, shard: s) }
+        }
+        var pairs = try g.applyRefined(refined)
+        report.reverseOffers = pairs.count
+        g.applyOffers(&pairs, layer: 0, threads: threads, scratches: scratches)
+        report.levelZeroSeconds = seconds(since: &clock)
+        try finish(g, labels: labels, options: options, report: &report, clock: &clock)
+        return (g, report)
+    }
+
+    /// The merged index before any link: element i is row i with its label and level. Checks that
+    /// the shards partition the rows; returns each row's shard.
+    private static func start(space: Space, dim: Int, M: Int, efConstruction: Int, seed: UInt64, rows: UnsafeBufferPointer<Float>,
+                              labels: [UInt64], shards: [[Int]]) throws -> (HNSWIndex, [Int32]) {
+        let n = labels.count
+        guard rows.count == n * dim, let base = rows.baseAddress else { throw HNSWError.dimensionMismatch(expected: dim, got: rows.count) }
+        var shardOf = [Int32](repeating: -1, count: n)
+        for (s, members) in shards.enumerated() {
+            for r in members {
+                guard r >= 0, r < n, shardOf[r] == -1 else { throw HNSWError.invalidParameter("the shards are not a partition of the rows (row \(r))") }
+                shardOf[r] = Int32(s)
+            }
+        }
+        guard !shardOf.contains(-1) else { throw HNSWError.invalidParameter("the shards do not cover every row") }
+        let g = try HNSWIndex(space: space, dim: dim, M: M, efConstruction: efConstruction, capacity: n, seed: seed)
+        try g.reserve(n)
+        g.labelToID.reserveCapacity(n)
+        for i in 0..<n {
+            g.writeRecord(id: UInt32(i), vector: base + i * dim, label: labels[i], level: Levels.level(label: labels[i], seed: seed, mult: g.mult))
+            guard g.labelToID.updateValue(UInt32(i), forKey: labels[i]) == nil else { throw HNSWError.duplicateLabel(labels[i]) }
+        }
+        g.count = n
+        return (g, shardOf)
+    }
+
+    /// Upper layers and the reachability repair, after level 0.
+    private static func finish(_ g: HNSWIndex, labels: [UInt64], options: MergeOptions, report: inout MergeReport,
+                               clock: inout ContinuousClock.Instant) throws {
+        let n = g.count, threads = options.threads
+        let (space, dim, M, seed) = (g.space, g.dim, g.M, g.seed)
         // Upper layers: insert only the level ≥ 1 elements into a scratch index, then copy its lists.
         let upperRows = (0..<n).filter { g.level(UInt32($0)) >= 1 }
         report.upperNodes = upperRows.count
@@ -137,7 +183,7 @@ extension HNSWIndex {
             g.entryPoint = n > 0 ? 0 : nil
             g.maxLevel = n > 0 ? 0 : -1
         } else {
-            let u = try HNSWIndex(space: space, dim: dim, M: M, efConstruction: options.upperEf > 0 ? options.upperEf : efConstruction,
+            let u = try HNSWIndex(space: space, dim: dim, M: M, efConstruction: options.upperEf > 0 ? options.upperEf : g.efConstruction,
                                   capacity: upperRows.count, seed: seed)
             try u.reserve(upperRows.count)
             for (k, r) in upperRows.enumerated() {
@@ -160,7 +206,6 @@ extension HNSWIndex {
         report.upperSeconds = seconds(since: &clock)
         report.orphansRepaired = g.repairReachability(threads: threads)
         report.repairSeconds = seconds(since: &clock)
-        return (g, report)
     }
 
     private static func seconds(since clock: inout ContinuousClock.Instant) -> Double {
@@ -182,6 +227,53 @@ extension HNSWIndex {
                 for k in 0..<c { dst[1 + k] = UInt32(members[Int(src[1 + k])]) }
             }
         }
+        return try applyRefined(refined)
+    }
+
+    /// Copies shard `shard`'s level-0 lists from its encoded graph into this index, shard ids mapped
+    /// to rows through `members`. The bytes come from a file, so every count, id and length is
+    /// checked before use, as `assemble` checks them.
+    func copyLevelZero(encoded graph: UnsafeRawBufferPointer, members: [Int], shard: Int) throws {
+        let n = members.count
+        var pos = 0
+        func bad(_ m: String) -> HNSWError { .invalidGraph("shard \(shard): \(m)") }
+        func u32() throws -> UInt32 {
+            guard graph.count - pos >= 4 else { throw bad("it ends at byte \(pos), inside a 4-byte field") }
+            defer { pos += 4 }
+            return UInt32(littleEndian: graph.loadUnaligned(fromByteOffset: pos, as: UInt32.self))
+        }
+        guard try u32() == Self.graphMagic else { throw bad("it does not start with the shard-graph magic") }
+        guard Int(try u32()) == n else { throw bad("its element count does not match the shard's \(n) items") }
+        pos += 8  // max level and entry point: the upper layers are rebuilt
+        guard Int(try u32()) == maxM, Int(try u32()) == maxM0 else { throw bad("its link caps do not match M = \(M)") }
+        guard graph.count - pos >= n else { throw bad("it ends inside the level table") }
+        let levelsAt = pos
+        pos += n
+        for j in 0..<n {
+            let top = Int(graph[levelsAt + j])
+            for layer in 0...top {
+                guard graph.count - pos >= 2 else { throw bad("it ends inside element \(j)'s lists") }
+                let c = Int(UInt16(littleEndian: graph.loadUnaligned(fromByteOffset: pos, as: UInt16.self)))
+                pos += 2
+                guard c <= (layer == 0 ? maxM0 : maxM), graph.count - pos >= 4 * c else { throw bad("element \(j) has a bad list on layer \(layer)") }
+                if layer == 0 {
+                    let dst = links(UInt32(members[j]), 0)
+                    dst[0] = UInt32(c)
+                    for k in 0..<c {
+                        let x = Int(UInt32(littleEndian: graph.loadUnaligned(fromByteOffset: pos + 4 * k, as: UInt32.self)))
+                        guard x < n, x != j else { throw bad("element \(j) links to \(x)") }
+                        dst[1 + k] = UInt32(members[x])
+                    }
+                }
+                pos += 4 * c
+            }
+        }
+        guard pos == graph.count else { throw bad("it has \(graph.count - pos) bytes after the last list") }
+    }
+
+    /// Applies the workers' refined lists (checked: ids, caps, no self links); returns the refined
+    /// offers, checked the same way.
+    func applyRefined(_ refined: RefineOutput) throws -> [UInt64] {
         let n = UInt32(count)
         for l in refined.lists {
             guard l.id < n, l.links.count <= maxM0, !l.links.contains(where: { $0 >= n || $0 == l.id }) else {

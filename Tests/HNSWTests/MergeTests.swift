@@ -64,6 +64,56 @@ final class MergeTests: XCTestCase {
         XCTAssertTrue(files[0] == files[1])
     }
 
+    /// The coordinator's merge reads each shard's encoded graph one at a time: the same file as the
+    /// merge of decoded graphs, and a damaged shard file is an error naming the shard.
+    func testMergeFromEncodedShardGraphsWritesTheSameBytes() throws {
+        let dim = 8, n = 3000, S = 3, M = 8
+        let rows = randomRows(n, dim, seed: 29)
+        let labels = (0..<n).map { UInt64($0) * 7 + 3 }
+        let shards = (0..<S).map { s in Array(stride(from: s, to: n, by: S)) }
+        var graphs: [HNSWIndex] = [], encoded: [[UInt8]] = []
+        for members in shards {
+            let sub = members.flatMap { rows[($0 * dim)..<($0 * dim + dim)] }
+            let built = try HNSWIndex(space: .cosine, dim: dim, M: M, efConstruction: 60, capacity: members.count, seed: 42)
+            try sub.withUnsafeBufferPointer { try built.add(rows: $0, labels: members.map { labels[$0] }, options: BuildOptions(threads: 2)) }
+            graphs.append(built)
+            encoded.append(built.encodeGraph())
+        }
+        // A refinement of a few elements, with offers, as phase 2 would send.
+        let refined = RefineOutput(lists: [RefinedList(id: 5, links: [1, 2, 3, 400]), RefinedList(id: 2999, links: [7, 8])],
+                                   offers: [UInt64(10) << 32 | 5, UInt64(11) << 32 | 2999])
+        func bytes(_ index: HNSWIndex) throws -> [UInt8] {
+            let path = temporaryPath("merge-\(UUID().uuidString).bin")
+            try index.save(to: path)
+            return try fileBytes(path)
+        }
+        var asked: [Int] = []
+        let (decoded, r1) = try rows.withUnsafeBufferPointer {
+            try HNSWIndex.merge(space: .cosine, dim: dim, M: M, efConstruction: 60, seed: 42, rows: $0, labels: labels, shards: shards,
+                                graphs: graphs, refined: refined, options: MergeOptions(threads: 2))
+        }
+        let (streamed, r2) = try rows.withUnsafeBufferPointer {
+            try HNSWIndex.merge(space: .cosine, dim: dim, M: M, efConstruction: 60, seed: 42, rows: $0, labels: labels, shards: shards,
+                                refined: refined, options: MergeOptions(threads: 2)) { s in asked.append(s); return encoded[s] }
+        }
+        XCTAssertEqual(asked, [0, 1, 2])
+        XCTAssertEqual(r1.reverseOffers, r2.reverseOffers)
+        XCTAssertTrue(try bytes(decoded) == bytes(streamed))
+        // Damaged shard files: truncated, an id out of the shard, trailing bytes.
+        var outOfRange = encoded[1]
+        let firstList = 24 + shards[1].count + 2
+        outOfRange.replaceSubrange(firstList..<(firstList + 4), with: [0xFF, 0xFF, 0, 0])
+        for (damaged, words) in [(Array(encoded[1].dropLast(3)), "shard 1: element"), (outOfRange, "shard 1: element 0 links to 65535"),
+                                 (encoded[1] + [0], "shard 1: it has 1 bytes after the last list")] {
+            XCTAssertThrowsError(try rows.withUnsafeBufferPointer {
+                try HNSWIndex.merge(space: .cosine, dim: dim, M: M, efConstruction: 60, seed: 42, rows: $0, labels: labels, shards: shards,
+                                    refined: refined) { s in s == 1 ? damaged : encoded[s] }
+            }) { error in
+                XCTAssertTrue("\(error)".contains(words), "\(error)")
+            }
+        }
+    }
+
     func testAssembleRefusesBadGraphs() throws {
         let dim = 4, n = 300
         let rows = randomRows(n, dim, seed: 24)
