@@ -16,6 +16,8 @@ public struct GraphStatistics: Equatable, Sendable {
     public var layers: [LayerDegrees]
     /// Elements reachable on layer 0 from the entry point (deleted ones included).
     public var reachableFromEntry: Int
+    /// Live (not deleted) elements reachable on layer 0 from the entry point: the ones a search can return.
+    public var liveReachable: Int = 0
     /// Elements per layer-0 degree (index = degree, 0…maxM0).
     public var levelZeroDegreeHistogram: [Int]
 }
@@ -51,7 +53,7 @@ extension HNSWIndex {
             LayerDegrees(layer: l, nodes: nodes[l], minDegree: nodes[l] == 0 ? 0 : minD[l], maxDegree: maxD[l],
                          meanDegree: nodes[l] == 0 ? 0 : Double(sums[l]) / Double(nodes[l]))
         }
-        var reachable = 0
+        var reachable = 0, liveReachable = 0
         if let ep = entryPoint {
             // A bitset (N/8 bytes) stays in cache where a [Bool] of 1M elements would not.
             var seen = [UInt64](repeating: 0, count: (count + 63) / 64)
@@ -59,6 +61,7 @@ extension HNSWIndex {
             seen[Int(ep) >> 6] |= 1 << (UInt64(ep) & 63)
             while let x = stack.popLast() {
                 reachable += 1
+                if !isDeleted(x) { liveReachable += 1 }
                 let list = links(x, 0)
                 for j in 0..<Int(list[0] & 0xFFFF) {
                     let y = list[1 + j]
@@ -71,6 +74,6 @@ extension HNSWIndex {
             }
         }
         return GraphStatistics(count: count, deleted: deletedCount, levelHistogram: histogram, layers: layers,
-                               reachableFromEntry: reachable, levelZeroDegreeHistogram: degrees)
+                               reachableFromEntry: reachable, liveReachable: liveReachable, levelZeroDegreeHistogram: degrees)
     }
 }

@@ -24,6 +24,12 @@ struct ReportCommand: ParsableCommand {
         }
         let meta: TrainingMetadata
         do { meta = try JSONDecoder().decode(TrainingMetadata.self, from: data) } catch {
+            // Valid JSON whose number does not fit its field (12.5 where a count belongs) comes back
+            // without a key path; say what is wrong rather than "not valid JSON".
+            if case .dataCorrupted(let c)? = error as? DecodingError, c.codingPath.isEmpty,
+               (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) != nil {
+                throw CLIError.input("\(path): not valid training metadata (a value does not fit its field: \(c.debugDescription))")
+            }
             throw CLIError.input("\(path): not valid training metadata (\(Self.reason(error)))")
         }
         if let problem = meta.firstProblem() { throw CLIError.input("\(path): not valid training metadata (\(problem))") }

@@ -44,9 +44,13 @@ struct TrainCommand: ParsableCommand {
         logger.info("run finished", metadata: ["items": "\(summary.items)", "dimension": "\(summary.dimension)",
                                                "peak_rss_mib": "\(TrainingRun.peakRSS() >> 20)"])
         let t = summary.timings
-        print("trained \(RunReport.counted(summary.items, "item")) into \(summary.dimension)-d vectors; artifacts in \(summary.folder)/")
-        print(String(format: "  load %.2f s, pipeline %.2f s, index %.2f s, quality %.2f s, write %.2f s", t["load"] ?? 0,
-                     t["pipeline"] ?? 0, t["index"] ?? 0, t["quality"] ?? 0, t["write"] ?? 0))
+        if incremental {
+            print("updated the model in \(summary.folder)/ to \(RunReport.counted(summary.items, "item")) (\(summary.dimension)-d vectors, saved pipeline)")
+        } else {
+            print("trained \(RunReport.counted(summary.items, "item")) into \(summary.dimension)-d vectors; artifacts in \(summary.folder)/")
+        }
+        // Phases in run order, only those the run had (an incremental run fits no pipeline).
+        print("  " + RunReport.orderedTimings(t).map { "\($0.0) " + String(format: "%.2f s", $0.1) }.joined(separator: ", "))
         if let q = summary.quality {
             print("  recall@\(q.k) \(String(format: "%.4f", q.recallAtEfSearch)) at ef_search \(q.efSearch) (\(RunReport.counted(q.sampleSize, "sampled item")))"
                   + (q.drift?.drift.map { String(format: "; drift %.4f against the previous model", $0) } ?? ""))

@@ -66,11 +66,11 @@ final class QualityTests: XCTestCase {
         XCTAssertEqual(q.graph.reachableShare, 1)
         XCTAssertEqual(q.graphWarnings(), [])
         var degenerate = q
-        degenerate.graph.reachableFromEntry = 67
-        degenerate.graph.reachableShare = 67.0 / Double(n)
+        degenerate.graph.liveReachable = 67
+        degenerate.graph.liveReachableShare = 67.0 / Double(n)
         degenerate.duplicateShare = 0.999
         XCTAssertEqual(degenerate.graphWarnings().count, 2)
-        XCTAssertTrue(degenerate.graphWarnings()[0].hasPrefix("only 67 of \(n) elements"))
+        XCTAssertTrue(degenerate.graphWarnings()[0].hasPrefix("only 67 of \(n) live items"))
         var check = RangeCheck()
         check.quality(q)
         XCTAssertNil(check.problem)

@@ -150,6 +150,7 @@ def test_quality_numbers_equal_numpy_and_hnswlib(sample):
     # Graph health.
     g = q["graph"]
     assert g["elements"] == n and g["deleted"] == 0 and g["reachable_share"] == 1.0
+    assert g["live_reachable"] == n and g["live_reachable_share"] == 1.0
     hist0 = np.array(g["level_zero_degree_histogram"])
     assert hist0.sum() == n and len(hist0) == 2 * 32 + 1
     assert abs((hist0 * np.arange(len(hist0))).sum() / n - g["layers"][0]["mean_degree"]) < 1e-9
@@ -367,7 +368,9 @@ def test_report_command_prints_the_summary_and_rebuilds_the_page(sample, tmp_pat
             (lambda h: h["quality"]["similarity"]["quantiles"].__setitem__(0, "x"), "quality.similarity.quantiles[0] is not a number"),
             (lambda h: h["quality"].__setitem__("recall", 0.9), "quality.recall is not a list"),
             (lambda h: h.__setitem__("item_count", -3), "item_count is -3, expected an integer ≥ 0"),
-            (lambda h: h["quality"]["similarity"]["histogram"]["edges"].pop(), "quality.similarity.histogram.edges is 40 edges")]:
+            (lambda h: h["quality"]["similarity"]["histogram"]["edges"].pop(), "quality.similarity.histogram.edges is 40 edges"),
+            (lambda h: h["quality"].__setitem__("recall", []), "quality.recall is empty, expected at least one ef"),
+            (lambda h: h.__setitem__("item_count", 12.5), "a value does not fit its field")]:
         h = json.loads(json.dumps(meta))
         change(h)
         (bad / "training_metadata.json").write_text(json.dumps(h))
@@ -398,6 +401,47 @@ def test_a_degenerate_catalog_warns_about_its_graph(sample):
     assert q["duplicate_share"] > 0.99
     lines = [l for l in log_text(sample).splitlines() if "WARN" in l.upper() and "graph" in l]
     assert any("repeat another item's vector exactly" in l for l in lines), log_text(sample)
-    if q["graph"]["reachable_share"] < 0.99:
-        assert any(f"of {q['graph']['elements']} elements" in l and "reachable from the entry point" in l for l in lines)
+    if q["graph"]["live_reachable_share"] < 0.99:
+        assert any(f"of {q['graph']['elements']} live items" in l and "reachable from the entry point" in l for l in lines)
     assert "repeat another item's vector" in p.stderr
+
+
+def test_an_incremental_run_that_replaces_every_item_still_serves_them(sample):
+    """Every id renamed: the old elements are all deleted, the new ones must still be found. The
+    graph is rebuilt (the same labels and files) and hnswlib serves every new item."""
+    train(config(sample))
+    t = pq.read_table(sample / "data/sample/features.parquet")
+    t = t.set_column(t.schema.get_field_index("item_id"), "item_id", pa.array(["NEW-" + x for x in t.column("item_id").to_pylist()]))
+    pq.write_table(t, sample / "data/sample/features.parquet")
+    meta = json.loads((sample / "data/sample/item_metadata.json").read_text())
+    for r in meta:
+        r["item_id"] = "NEW-" + r["item_id"]
+    (sample / "data/sample/item_metadata.json").write_text(json.dumps(meta))
+    p = train(config(sample), "--incremental")
+    assert "updated the model in" in p.stdout and "pipeline" not in p.stdout.split("\n")[1], p.stdout
+    m = sample / "models"
+    md = json.loads((m / "training_metadata.json").read_text())
+    assert md["changes"] == {"added": 1000, "updated": 0, "deleted": 1000}
+    q = md["quality"]
+    assert q["recall_at_ef_search"] >= 0.99 and q["graph"]["live_reachable"] == 1000 and q["graph"]["deleted"] == 1000
+    assert "index rebuilt" in log_text(sample)
+    x = np.load(m / "vectors.npy")
+    index = hnswlib.Index(space="cosine", dim=x.shape[1])
+    index.load_index(str(m / "hnsw_index.bin"))
+    index.set_ef(100)
+    live = np.arange(1000, 2000)
+    found, _ = index.knn_query(x[live], k=1)
+    assert (found[:, 0] == live).mean() > 0.95
+
+
+def test_a_revived_item_counts_as_added_in_both_places(sample):
+    train(config(sample))
+    t = pq.read_table(sample / "data/sample/features.parquet")
+    pq.write_table(t.slice(1), sample / "data/sample/features.parquet")
+    train(config(sample), "--incremental")
+    pq.write_table(t, sample / "data/sample/features.parquet")
+    train(config(sample), "--incremental")
+    md = json.loads((sample / "models/training_metadata.json").read_text())
+    d = md["quality"]["drift"]
+    assert md["changes"] == {"added": 1, "updated": 0, "deleted": 0}
+    assert (d["added"], d["changed"], d["removed"]) == (1, 0, 0)

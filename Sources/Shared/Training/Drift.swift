@@ -26,8 +26,15 @@ extension QualityMeasure {
             notes.append("\(error)")
         }
         let samplePath = folder + "/quality_sample.tsv"
-        guard FileManager.default.fileExists(atPath: samplePath), let prevQuality = previous?.quality else {
-            notes.append("the previous model has no quality sample (trained before the quality report), so neighbours are not compared")
+        guard let prevQuality = previous?.quality else {
+            if previous != nil {
+                notes.append("the previous model has no quality section (trained before the quality report), so neighbours are not compared")
+            }
+            d.note = notes.joined(separator: "; ")
+            return d
+        }
+        guard FileManager.default.fileExists(atPath: samplePath) else {
+            notes.append("\(samplePath) is missing, so neighbours are not compared")
             d.note = notes.joined(separator: "; ")
             return d
         }

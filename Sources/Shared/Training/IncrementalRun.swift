@@ -34,7 +34,7 @@ extension TrainingRun {
         let pipeline = try FeaturePipeline.load(path: folder + "/pipeline.json")
         var state = try ItemState.load(path: folder + "/item_state.tsv")
         guard let space = Space(rawValue: config.index.space) else { throw InputError("unknown space \(config.index.space)") }
-        let index: HNSWIndex
+        var index: HNSWIndex
         do { index = try HNSWIndex.load(path: folder + "/hnsw_index.bin", space: space, dim: pipeline.dimension, seed: UInt64(config.seed)) }
         catch { throw InputError("\(error)") }
         let oldVectors: FloatMatrix, oldWeights: FloatMatrix
@@ -59,7 +59,7 @@ extension TrainingRun {
         var vectors = oldVectors.values
         var weights = oldWeights.values.map(Double.init)
         var newRows: [Int] = []
-        var updated = 0, deleted = 0
+        var updated = 0, deleted = 0, revived = 0
         var present = [Bool](repeating: false, count: state.ids.count)
         var rowLabel = [Int](repeating: -1, count: catalog.count)
         for r in 0..<catalog.count {
@@ -71,6 +71,7 @@ extension TrainingRun {
             present[label] = true
             let row = Array(fresh[(r * d)..<((r + 1) * d)])
             if state.fingerprints[label] != fingerprints[r] || state.deleted[label] {
+                if state.deleted[label] { revived += 1 }
                 try row.withUnsafeBufferPointer { try index.update(label: UInt64(label), vector: $0) }
                 vectors.replaceSubrange((label * d)..<((label + 1) * d), with: row)
                 weights[label] = freshWeights[r]
@@ -104,8 +105,27 @@ extension TrainingRun {
                 try index.add(rows: $0, labels: (first..<(first + newRows.count)).map(UInt64.init), options: BuildOptions(threads: threads))
             }
         }
+        // Inserting into a graph of mostly deleted elements can leave new items where no search
+        // reaches them (every old element deleted: the new ones hang off a deleted entry point). A
+        // graph with half its elements deleted, or more than 1% of its live items unreachable, is rebuilt from every label's current vector, deleted ones marked again: the same
+        // labels and files, a graph as a full build makes it.
+        let stats = index.statistics()
+        let live = index.count - index.deletedCount
+        if live > 0, Double(stats.liveReachable) < QualityReport.reachableWarning * Double(live) || 2 * index.deletedCount >= index.count {
+            let rebuilt = try HNSWIndex(space: space, dim: d, M: index.M, efConstruction: index.efConstruction, capacity: index.count,
+                                        seed: UInt64(config.seed))
+            try vectors.withUnsafeBufferPointer {
+                try rebuilt.add(rows: $0, labels: (0..<index.count).map(UInt64.init), options: BuildOptions(threads: threads))
+            }
+            for label in state.deleted.indices where state.deleted[label] { try rebuilt.markDeleted(UInt64(label)) }
+            logger.warning("index rebuilt", metadata: [
+                "reason": "\(live - stats.liveReachable) of \(live) live items were unreachable and \(index.deletedCount) of \(index.count) elements are deleted",
+                "elements": "\(index.count)"])
+            index = rebuilt
+        }
         timings["index"] = Double(DispatchTime.now().uptimeNanoseconds - t1) * 1e-9
-        let changes = ["added": newRows.count, "updated": updated, "deleted": deleted]
+        // A revived id (deleted before, present again) counts as added, as the drift section counts it.
+        let changes = ["added": newRows.count + revived, "updated": updated - revived, "deleted": deleted]
         logger.info("incremental update", metadata: changes.mapValues { "\($0)" })
         // The projector shows the model's vectors (unchanged items keep their cross-fitted ones), and
         // items kept although gone from the input (delete_missing: false) with missing metadata.

@@ -63,6 +63,7 @@ struct RangeCheck {
             fail("quality.recall", "not sorted by ef", "ascending, distinct ef values")
         }
         for (i, l) in q.quantileLevels.enumerated() { share("quality.quantile_levels[\(i)]", l) }
+        if q.recall.isEmpty { fail("quality.recall", "empty", "at least one ef") }
         if q.similarity.quantiles.count != q.quantileLevels.count {
             fail("quality.similarity.quantiles", "\(q.similarity.quantiles.count) values", "one per quantile level (\(q.quantileLevels.count))")
         }
@@ -78,6 +79,8 @@ struct RangeCheck {
         count("quality.graph.deleted", g.deleted)
         count("quality.graph.reachable_from_entry", g.reachableFromEntry)
         share("quality.graph.reachable_share", g.reachableShare)
+        count("quality.graph.live_reachable", g.liveReachable)
+        share("quality.graph.live_reachable_share", g.liveReachableShare)
         for (i, n) in g.levelZeroDegreeHistogram.enumerated() { count("quality.graph.level_zero_degree_histogram[\(i)]", n) }
         for (i, l) in g.layers.enumerated() {
             count("quality.graph.layers[\(i)].nodes", l.nodes)

@@ -68,10 +68,15 @@ public struct QualityReport: Codable, Sendable, Equatable {
         public var reachableFromEntry: Int
         /// reachable_from_entry / elements (deleted elements included on both sides).
         public var reachableShare: Double
+        /// Live elements reachable from the entry point: the items a search can return.
+        public var liveReachable: Int
+        /// live_reachable / (elements − deleted).
+        public var liveReachableShare: Double
 
         enum CodingKeys: String, CodingKey {
             case elements, deleted, layers, levelZeroDegreeHistogram = "level_zero_degree_histogram",
-                 reachableFromEntry = "reachable_from_entry", reachableShare = "reachable_share"
+                 reachableFromEntry = "reachable_from_entry", reachableShare = "reachable_share",
+                 liveReachable = "live_reachable", liveReachableShare = "live_reachable_share"
         }
     }
 
@@ -165,8 +170,8 @@ public struct QualityReport: Codable, Sendable, Equatable {
     public func graphWarnings() -> [String] {
         var out: [String] = []
         let live = graph.elements - graph.deleted
-        if live > 1, graph.reachableShare < Self.reachableWarning {
-            out.append("only \(graph.reachableFromEntry) of \(graph.elements) elements (\(String(format: "%.1f", graph.reachableShare * 100))%) "
+        if live > 1, graph.liveReachableShare < Self.reachableWarning {
+            out.append("only \(graph.liveReachable) of \(live) live items (\(String(format: "%.1f", graph.liveReachableShare * 100))%) "
                        + "are reachable from the entry point on level 0; searches never return the others")
         }
         if live > 1, duplicateShare >= Self.duplicateWarning {
@@ -407,7 +412,9 @@ public enum QualityMeasure {
             elements: g.count, deleted: g.deleted,
             layers: g.layers.map { .init(layer: $0.layer, nodes: $0.nodes, minDegree: $0.minDegree, meanDegree: $0.meanDegree, maxDegree: $0.maxDegree) },
             levelZeroDegreeHistogram: g.levelZeroDegreeHistogram, reachableFromEntry: g.reachableFromEntry,
-            reachableShare: g.count == 0 ? 1 : Double(g.reachableFromEntry) / Double(g.count))
+            reachableShare: g.count == 0 ? 1 : Double(g.reachableFromEntry) / Double(g.count),
+            liveReachable: g.liveReachable,
+            liveReachableShare: g.count - g.deleted == 0 ? 1 : Double(g.liveReachable) / Double(g.count - g.deleted))
         let atSearch = recall.first { $0.ef == efSearch }?.recall ?? 0
         let report = QualityReport(
             sampleSize: sampled.count, sampleSeed: seed, k: k, quantileLevels: QualityReport.quantileLevels, recall: recall,

@@ -6,7 +6,21 @@ public enum RunReport {
     /// Phases in run order; others (none today) follow sorted by name.
     static let phaseOrder = ["load", "pipeline", "index", "quality", "write"]
 
-    static func f(_ x: Double, _ digits: Int = 4) -> String { String(format: "%.\(digits)f", x) }
+    /// A number with `digits` decimals; a value that rounds to zero prints without a minus sign.
+    static func f(_ x: Double, _ digits: Int = 4) -> String {
+        let s = String(format: "%.\(digits)f", x)
+        return s.hasPrefix("-") && s.dropFirst().allSatisfy({ $0 == "0" || $0 == "." }) ? String(s.dropFirst()) : s
+    }
+
+    /// The similarity measure in words: "cosine similarity", not the metadata's `cosine_similarity`.
+    static func measureName(_ m: String) -> String {
+        switch m {
+        case "cosine_similarity": return "cosine similarity"
+        case "inner_product": return "inner product"
+        case "l2_squared_distance": return "squared L2 distance"
+        default: return m.replacingOccurrences(of: "_", with: " ")
+        }
+    }
     static func pct(_ x: Double) -> String { String(format: "%.2f%%", x * 100) }
     /// "1 item", "2 items", "1 retry", "3 retries": a count with its noun in the right number.
     public static func counted(_ n: Int, _ noun: String, _ plural: String? = nil) -> String {
@@ -15,7 +29,8 @@ public enum RunReport {
 
     static func mib(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
 
-    static func orderedTimings(_ t: [String: Double]) -> [(String, Double)] {
+    /// Phase timings in run order, then any others by name.
+    public static func orderedTimings(_ t: [String: Double]) -> [(String, Double)] {
         let known = phaseOrder.compactMap { p in t[p].map { (p, $0) } }
         return known + t.keys.filter { !phaseOrder.contains($0) }.sorted().map { ($0, t[$0] ?? 0) }
     }
@@ -41,13 +56,16 @@ public enum RunReport {
             out.append("  at ef_search \(q.efSearch): \(f(q.recallAtEfSearch)); reaches 0.95 at ef \(q.efForRecall95.map(String.init) ?? "none"), "
                        + "0.99 at ef \(q.efForRecall99.map(String.init) ?? "none")")
             let s = q.similarity
-            out.append("top-\(q.k) \(s.measure) (\(counted(s.count, "pair"))): mean \(f(s.mean)), "
+            out.append("top-\(q.k) \(measureName(s.measure)) (\(counted(s.count, "pair"))): mean \(f(s.mean)), "
                        + zip(q.quantileLevels, s.quantiles).map { "\(level($0)) \(f($1))" }.joined(separator: ", "))
             out.append("duplicate vectors \(pct(q.duplicateShare)); zero-variance columns: "
                        + (q.zeroVarianceColumns.isEmpty ? "none" : q.zeroVarianceColumns.joined(separator: ", ")))
             let g = q.graph
-            out.append("graph: layer 0 reachable from the entry point \(g.reachableFromEntry) of \(g.elements) (\(pct(g.reachableShare))), \(g.deleted) deleted; "
-                       + g.layers.map { "layer \($0.layer) \($0.nodes) nodes degree \($0.minDegree)/\(f($0.meanDegree, 1))/\($0.maxDegree)" }.joined(separator: ", "))
+            out.append("graph: live items reachable from the entry point \(g.liveReachable) of \(g.elements - g.deleted) (\(pct(g.liveReachableShare))); "
+                       + "layer 0 reachable \(g.reachableFromEntry) of \(counted(g.elements, "element")) (\(pct(g.reachableShare))), \(g.deleted) deleted")
+            out.append("degrees (min/mean/max): " + g.layers.map {
+                "layer \($0.layer) (\(counted($0.nodes, "node"))) \($0.minDegree)/\(f($0.meanDegree, 1))/\($0.maxDegree)"
+            }.joined(separator: ", "))
             if let d = q.drift {
                 var line = "against the previous model: \(d.added) added, \(d.changed) changed, \(d.removed) removed"
                 if let mo = d.meanOverlap, let dr = d.drift {
@@ -114,7 +132,7 @@ public enum RunReport {
 
     /// A bar chart of one or two series over the same bins; `labels` name a few bins on the x axis.
     /// With two series the legend sits above the plot, never over a bar.
-    static func bars(_ series: [Series], labels: [(Int, String)], title: String, xTitle: String, yTitle: String,
+    static func bars(_ series: [Series], labels: [(Double, String)], title: String, xTitle: String, yTitle: String,
                      yMax: (Double) -> String) -> String {
         let bins = series.map(\.values.count).max() ?? 0
         let maxValue = max(series.flatMap(\.values).max() ?? 0, 1e-12)
@@ -133,8 +151,8 @@ public enum RunReport {
                 s += "<rect x=\"\(f(x, 2))\" y=\"\(f(plotTop + plotH - h, 2))\" width=\"\(f(barW, 2))\" height=\"\(f(h, 2))\" fill=\"\(ser.colour)\"><title>\(escape(tip))</title></rect>"
             }
         }
-        for (i, text) in labels {
-            let x = left + slot * (Double(i) + 0.5)
+        for (at, text) in labels {
+            let x = left + slot * at
             s += "<text x=\"\(f(x, 2))\" y=\"\(f(plotTop + plotH + 16, 2))\" text-anchor=\"middle\" font-size=\"11\">\(escape(text))</text>"
         }
         if series.count > 1 {
@@ -149,7 +167,7 @@ public enum RunReport {
     }
 
     /// A histogram of counts; each bar's tooltip gives its bin and count.
-    static func countBars(_ counts: [Int], binNames: [String], colour: String, name: String, labels: [(Int, String)],
+    static func countBars(_ counts: [Int], binNames: [String], colour: String, name: String, labels: [(Double, String)],
                           title: String, xTitle: String) -> String {
         let tips = counts.indices.map { i in "\(i < binNames.count ? binNames[i] : "bin \(i)"): \(counts[i]) \(name)" }
         return bars([Series(values: counts.map(Double.init), tips: tips, colour: colour, name: name)], labels: labels,
@@ -158,7 +176,7 @@ public enum RunReport {
 
     /// Two histograms over the same bins as shares of their own totals, so runs that sampled
     /// different numbers of pairs compare bar for bar.
-    static func shareBars(_ parts: [(counts: [Int], colour: String, name: String)], binNames: [String], labels: [(Int, String)],
+    static func shareBars(_ parts: [(counts: [Int], colour: String, name: String)], binNames: [String], labels: [(Double, String)],
                           title: String, xTitle: String) -> String {
         let series = parts.map { p -> Series in
             let total = max(p.counts.reduce(0, +), 1)
@@ -208,7 +226,8 @@ public enum RunReport {
             s += "<line x1=\"\(left)\" y1=\"\(f(y(target), 2))\" x2=\"\(width - right)\" y2=\"\(f(y(target), 2))\" stroke=\"\(Colour.guide)\" stroke-dasharray=\"4 4\"/>"
             s += "<text x=\"\(f(width - right - 4, 2))\" y=\"\(f(y(target) - 4, 2))\" text-anchor=\"end\" font-size=\"11\" fill=\"#666\">\(f(target, 2))</text>"
         }
-        s += "<line x1=\"\(f(x(q.efSearch), 2))\" y1=\"\(top)\" x2=\"\(f(x(q.efSearch), 2))\" y2=\"\(top + plotH)\" stroke=\"\(Colour.efSearch)\" stroke-width=\"2\"/>"
+        s += "<line x1=\"\(f(x(q.efSearch), 2))\" y1=\"\(top)\" x2=\"\(f(x(q.efSearch), 2))\" y2=\"\(top + plotH)\" stroke=\"\(Colour.efSearch)\" stroke-width=\"2\"><title>ef_search \(q.efSearch)</title></line>"
+        s += "<text x=\"\(f(x(q.efSearch) - 4, 2))\" y=\"\(f(top + plotH - 6, 2))\" text-anchor=\"end\" font-size=\"11\" fill=\"\(Colour.efSearch)\">ef_search \(q.efSearch)</text>"
         let line = pts.map { "\(f(x($0.ef), 2)),\(f(y($0.recall), 2))" }.joined(separator: " ")
         s += "<polyline points=\"\(line)\" fill=\"none\" stroke=\"\(Colour.recall)\" stroke-width=\"4\"/>"
         for p in pts {
@@ -232,10 +251,12 @@ public enum RunReport {
         "<table class=\"kv\"><tbody>" + rows.map { "<tr><td>\(escape($0.0))</td><td>\(escape($0.1))</td></tr>" }.joined() + "</tbody></table>"
     }
 
-    /// Bin labels for a histogram: the lower edge of every eighth bin and the last edge.
-    static func edgeLabels(_ edges: [Double]) -> [(Int, String)] {
+    /// Where each edge label sits: at the left edge of its bin, the last edge at the plot's right end.
+    static func edgeTicks(_ edges: [Double]) -> [(Double, String)] {
         guard edges.count > 1 else { return [] }
-        return stride(from: 0, to: edges.count - 1, by: 8).map { ($0, f(edges[$0], 3)) }
+        let bins = edges.count - 1
+        return stride(from: 0, through: bins, by: 8).map { (Double($0), f(edges[$0], 3)) }
+            + (bins % 8 == 0 ? [] : [(Double(bins), f(edges[bins], 3))])
     }
 
     /// The self-contained page: inline CSS and SVG, no script, no network. Every string from the
@@ -261,14 +282,14 @@ public enum RunReport {
             b += table(["ef", "recall@\(q.k)"], q.recall.map { [String($0.ef), f($0.recall)] }) + "\n"
 
             let s = q.similarity
-            b += "<h2 id=\"similarity\">Top-\(q.k) \(escape(s.measure))</h2>\n"
+            b += "<h2 id=\"similarity\">Top-\(q.k) \(escape(measureName(s.measure)))</h2>\n"
             b += "<p>\(counted(s.count, "(item, neighbour) pair")), the item itself left out; mean \(f(s.mean)); duplicate vectors \(pct(q.duplicateShare)).</p>\n"
             if let d = q.drift, let edges = d.histogramEdges, let now = d.currentCounts, let before = d.previousCounts {
                 b += shareBars([(now, Colour.current, "this run"), (before, Colour.previous, "previous model")], binNames: binNames(edges),
-                               labels: edgeLabels(edges), title: "similarity histogram against the previous model", xTitle: s.measure) + "\n"
+                               labels: edgeTicks(edges), title: "similarity histogram against the previous model", xTitle: measureName(s.measure)) + "\n"
             } else {
-                b += countBars(s.histogram.counts, binNames: binNames(s.histogram.edges), colour: Colour.current, name: "pairs",
-                               labels: edgeLabels(s.histogram.edges), title: "similarity histogram", xTitle: s.measure) + "\n"
+                b += shareBars([(s.histogram.counts, Colour.current, "this run")], binNames: binNames(s.histogram.edges),
+                               labels: edgeTicks(s.histogram.edges), title: "similarity histogram", xTitle: measureName(s.measure)) + "\n"
             }
             var qRows = zip(q.quantileLevels, s.quantiles).map { [level($0), f($1)] }
             var qHeader = ["quantile", "this run"]
@@ -306,9 +327,11 @@ public enum RunReport {
 
             let g = q.graph
             b += "<h2 id=\"graph\">Graph</h2>\n"
-            b += "<p>Layer 0 reachable from the entry point: \(g.reachableFromEntry) of \(g.elements) (\(pct(g.reachableShare))); \(g.deleted) deleted.</p>\n"
+            b += "<p>Live items reachable from the entry point (the ones a search can return): \(g.liveReachable) of \(g.elements - g.deleted) "
+            b += "(\(pct(g.liveReachableShare))). Layer 0 reachable from the entry point: \(g.reachableFromEntry) of \(g.elements) elements "
+            b += "(\(pct(g.reachableShare))); \(g.deleted) deleted.</p>\n"
             let maxDegree = g.levelZeroDegreeHistogram.count - 1
-            let degreeLabels = stride(from: 0, through: maxDegree, by: max(maxDegree / 8, 1)).map { ($0, String($0)) }
+            let degreeLabels = stride(from: 0, through: maxDegree, by: max(maxDegree / 8, 1)).map { (Double($0) + 0.5, String($0)) }
             b += countBars(g.levelZeroDegreeHistogram, binNames: g.levelZeroDegreeHistogram.indices.map { "degree \($0)" },
                            colour: Colour.degree, name: "elements", labels: degreeLabels,
                            title: "layer 0 degree histogram", xTitle: "layer 0 degree") + "\n"
@@ -330,7 +353,7 @@ public enum RunReport {
             b += "\(counted(c.rejectedMessages, "rejected message")); plan \(f(c.planSeconds, 2)) s, merge layer 0 \(f(c.mergeLevelZeroSeconds, 2)) s, "
             b += "upper layers \(f(c.mergeUpperSeconds, 2)) s, repair \(f(c.mergeRepairSeconds, 2)) s.</p>\n"
             b += countBars(c.shardSizes, binNames: c.shardSizes.indices.map { "shard \($0)" }, colour: Colour.shard, name: "items",
-                           labels: c.shardSizes.indices.map { ($0, String($0)) }, title: "shard sizes", xTitle: "shard") + "\n"
+                           labels: c.shardSizes.indices.map { (Double($0) + 0.5, String($0)) }, title: "shard sizes", xTitle: "shard") + "\n"
             b += table(["shard", "items", "build seconds", "refine seconds"], c.shardSizes.indices.map { i in
                 [String(i), String(c.shardSizes[i]), i < c.shardBuildSeconds.count ? f(c.shardBuildSeconds[i], 3) : "",
                  i < c.refineSeconds.count ? f(c.refineSeconds[i], 3) : ""]
