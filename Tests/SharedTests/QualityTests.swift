@@ -70,6 +70,10 @@ final class QualityTests: XCTestCase {
         degenerate.graph.liveReachableShare = 67.0 / Double(n)
         degenerate.duplicateShare = 0.999
         XCTAssertEqual(degenerate.graphWarnings().count, 2)
+        var tiny = q
+        tiny.graph.elements = 1
+        tiny.similarity.count = 0
+        XCTAssertEqual(tiny.graphWarnings().first, "only 1 live item: each has fewer than 10 neighbours, so the recall and similarity figures say little (no similarity was measured; its figures are 0)")
         XCTAssertTrue(degenerate.graphWarnings()[0].hasPrefix("only 67 of \(n) live items"))
         var check = RangeCheck()
         check.quality(q)

@@ -170,6 +170,10 @@ public struct QualityReport: Codable, Sendable, Equatable {
     public func graphWarnings() -> [String] {
         var out: [String] = []
         let live = graph.elements - graph.deleted
+        if live <= k {
+            out.append("only \(live) live item\(live == 1 ? "" : "s"): each has fewer than \(k) neighbours, so the recall and "
+                       + "similarity figures say little" + (similarity.count == 0 ? " (no similarity was measured; its figures are 0)" : ""))
+        }
         if live > 1, graph.liveReachableShare < Self.reachableWarning {
             out.append("only \(graph.liveReachable) of \(live) live items (\(String(format: "%.1f", graph.liveReachableShare * 100))%) "
                        + "are reachable from the entry point on level 0; searches never return the others")
