@@ -24,6 +24,7 @@ test: build venv
 	$(MAKE) --no-print-directory deploy-check
 	$(MAKE) --no-print-directory container-check
 	$(MAKE) --no-print-directory sanitize-thread
+	$(MAKE) --no-print-directory sanitize-address
 	$(MAKE) --no-print-directory fuzz SECONDS=20
 
 deps: apt venv
@@ -96,9 +97,9 @@ unit-test: apt commit-info
 interop: build venv
 	TRAINER=$(abspath $(TRAINER)) $(VENV)/bin/python -m pytest -q Tests/interop
 
-# Sanitizers (docs/reliability.md): the unit tests, a 2-worker local cluster build and a locked build
-# under ThreadSanitizer (.build-tsan) and AddressSanitizer (.build-asan); any report fails.
-# `make test` runs the ThreadSanitizer half; the fuzz harnesses run the decoders under ASan there.
+# Sanitizers (docs/reliability.md): the unit tests, a 2-worker local cluster build, a locked build and
+# a training run on the sample under ThreadSanitizer (.build-tsan) and AddressSanitizer with
+# LeakSanitizer (.build-asan, Tests/sanitize/lsan.supp); any report fails. `make test` runs both.
 sanitize: sanitize-thread sanitize-address
 
 sanitize-thread: apt commit-info

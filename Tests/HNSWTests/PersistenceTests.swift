@@ -17,6 +17,15 @@ final class PersistenceTests: XCTestCase {
         original = try fileBytes(path)
     }
 
+    /// XCTest keeps every test case object until the process ends: the index is released here, so
+    /// that its deinit runs after each test and LeakSanitizer sees whether it frees everything
+    /// (Tests/sanitize/lsan.supp).
+    override func tearDown() {
+        index = nil
+        try? FileManager.default.removeItem(atPath: path)
+        super.tearDown()
+    }
+
     // Layout facts for M = 4, dim = 4: maxM0 8, offsetData 36, label offset 52, stride 60.
     var stride: Int { 60 }
     func recordOffset(_ i: Int) -> Int { 96 + i * stride }
