@@ -38,6 +38,9 @@ final class JobServer: @unchecked Sendable {
         var received: UInt64 = 0
         var crc: UInt32?
         let writer: FileIO.AtomicWriter
+        /// When the first chunk arrived, and seconds from then to the last chunk written.
+        let started = JobServer.now()
+        var transferSeconds = 0.0
 
         init(job: Int, first c: ResultChunk, writer: FileIO.AtomicWriter) {
             self.job = job
@@ -462,6 +465,7 @@ final class JobServer: @unchecked Sendable {
             u.crc = c.data.withUnsafeBytes { WireMessage.checksum(continuing: u.crc, $0) }
             u.received += UInt64(c.data.count)
             if u.received < u.total { return .send(WireMessage.chunkReceived(next: u.received).encoded()) }
+            u.transferSeconds = Self.now() - u.started
             state.withLock { st in if st.uploads[pipe] === u { st.uploads[pipe] = nil } }
             return finish(u, from: pipe, peer: peer)
         }
@@ -516,6 +520,7 @@ final class JobServer: @unchecked Sendable {
             return next(for: pipe, peer: peer)
         }
         let seconds = Double(u.micros) * 1e-6
+        let upload = String(format: "%.3f", u.transferSeconds)
         let (kept, done, total): (Bool, Int, Int) = state.withLock { st in
             // Results are deterministic and checked: one from a lapsed attempt is as good as any.
             guard st.board.isOpen(u.job) else { return (false, st.board.doneCount, shardCount * phases) }
@@ -537,11 +542,11 @@ final class JobServer: @unchecked Sendable {
             logger.info("result of a job already done dropped", metadata: ["worker": "\(peer.name)", "job": "\(u.job)", "attempt": "\(u.attempt)"])
         } else if isBuild {
             logger.info("shard done", metadata: ["worker": "\(peer.name)", "shard": "\(s)", "build_s": "\(String(format: "%.2f", seconds))",
-                                                 "bytes": "\(u.total)", "done": "\(done)", "total": "\(total)"])
+                                                 "bytes": "\(u.total)", "upload_s": "\(upload)", "done": "\(done)", "total": "\(total)"])
         } else {
             logger.info("shard refined", metadata: ["worker": "\(peer.name)", "shard": "\(s)", "lists": "\(refined?.lists.count ?? 0)",
                                                     "offers": "\(refined?.offers.count ?? 0)", "refine_s": "\(String(format: "%.2f", seconds))",
-                                                    "done": "\(done)", "total": "\(total)"])
+                                                    "bytes": "\(u.total)", "upload_s": "\(upload)", "done": "\(done)", "total": "\(total)"])
         }
         if kept { progress?.update(done, total) }
         return next(for: pipe, peer: peer)
