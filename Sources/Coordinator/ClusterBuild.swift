@@ -93,7 +93,7 @@ public enum ClusterBuild {
         // not authenticated included) can make it hold at most this much per connection: nng
         // allocates a message when its header arrives, and closes a connection that declares more.
         let socket: NNGSocket
-        do { socket = try NNGSocket(.reply, maxMessageBytes: WireMessage.coordinatorReceiveCap) } catch { throw CoordinatorError.transport("\(error)") }
+        do { socket = try NNGSocket(.reply, maxMessageBytes: WireMessage.coordinatorSocketCap) } catch { throw CoordinatorError.transport("\(error)") }
         defer { socket.close() }
 
         var saved = WorkFolder.Saved()

@@ -209,7 +209,7 @@ final class JobServer: @unchecked Sendable {
 
     func handle(_ request: NNGContext.Request) -> Reply {
         let message: WireMessage
-        // nng already refused anything above the socket's cap (WireMessage.coordinatorReceiveCap).
+        // nng already refused anything above the socket's cap (WireMessage.coordinatorSocketCap).
         do { message = try WireMessage.decode(request.bytes, largeCap: WireMessage.coordinatorReceiveCap) } catch {
             return refuse(request.pipe, "\(error)")
         }

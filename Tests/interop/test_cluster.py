@@ -1,7 +1,7 @@
 """The cluster build with real processes and real sockets: local ipc:// workers, tcp:// and tls+tcp://
 workers started by hand, a worker in its own network namespace, killed workers, a killed coordinator
 resumed, bad tokens and malformed messages. Every run must give the bytes of the W = 1 build."""
-import json, os, shutil, signal, socket, subprocess, time
+import json, os, re, shutil, signal, socket, subprocess, time
 import numpy as np
 import pytest
 import hnswlib
@@ -151,8 +151,9 @@ def test_a_worker_without_a_token_is_told_how_to_set_it(tmp_path):
 
 PROTOCOL = 3
 CHUNK_BYTES = 1 << 20
-# The coordinator's receive cap (WireMessage.coordinatorReceiveCap): a whole RESULT_CHUNK.
-RECEIVE_CAP = 16 + 40 + CHUNK_BYTES
+# The coordinator's receive cap (WireMessage.coordinatorSocketCap): a whole RESULT_CHUNK and
+# room for the SP header nng counts with it.
+RECEIVE_CAP = 16 + 40 + CHUNK_BYTES + 64
 
 
 def frame(msg_type, payload, version=PROTOCOL, magic=b"RCTW", crc=None):
@@ -588,6 +589,25 @@ def test_chunks_out_of_order_are_refused_by_name_and_leave_nothing_behind(data, 
     finish_with_an_honest_worker(coord, tmp_path, "o.bin", ref, 3)
 
 
+def test_results_larger_than_a_chunk_cross_in_full_chunks_and_in_small_ones(data, tmp_path):
+    """One shard of 20k items: its graph (about 2 MB) and so a full 1 MiB chunk must pass the
+    coordinator's receive cap, from a worker with the default chunk size and from one sending 64 KiB
+    chunks; both give the bytes of a local build."""
+    d, _ = data
+    meta, _ = build(d / "x.npy", tmp_path / "local.bin", "--workers", 1, "--shards", 1)
+    assert meta["cluster"]["jobs_run"] == 1
+    for kib in (1024, 64):
+        url = f"tcp://127.0.0.1:{free_port()}"
+        coord = Coordinator(tmp_path, d / "x.npy", tmp_path / f"k{kib}.bin", url, "--shards", 1)
+        w = worker(url, "--chunk-kib", kib, name=f"chunks-{kib}")
+        coord.result()
+        assert w.wait(timeout=30) == 0, w.stderr.read()
+        size = int(re.search(r"shard done .*bytes=(\d+)", coord.text()).group(1))
+        assert size > CHUNK_BYTES, f"the shard's graph ({size} bytes) must take more than one chunk"
+        assert "disconnected" not in coord.text() and "message rejected" not in coord.text(), coord.text()
+        assert (tmp_path / f"k{kib}.bin").read_bytes() == (tmp_path / "local.bin").read_bytes()
+
+
 def status_kib(pid, field):
     for line in open(f"/proc/{pid}/status"):
         if line.startswith(field + ":"):
@@ -668,7 +688,7 @@ def test_fifty_strangers_sending_oversized_messages_cannot_grow_the_coordinator(
         for t in threads:
             t.join(timeout=120)
         oversized_peak = peak[0]
-        near_cap = frame(1, bytes(RECEIVE_CAP - 16 - 4 - 16))  # a HELLO of the largest size nng lets through
+        near_cap = frame(1, bytes(RECEIVE_CAP - 4 - 16))  # a HELLO of the largest size nng lets through (4: the request id)
         for _ in range(3):
             threads = [threading.Thread(target=stranger_framed, args=(port, near_cap, stats)) for _ in range(50)]
             for t in threads:

@@ -135,10 +135,14 @@ public enum WireMessage: Sendable, Equatable {
     public static let chunkBytes = 1 << 20
     /// Fixed fields of a RESULT_CHUNK payload before its data.
     static let chunkFieldBytes = 40
-    /// The largest message a coordinator receives: a full RESULT_CHUNK, header included. Its
-    /// socket's receive cap is this, so a peer that has not authenticated can make it hold at
-    /// most this much per connection.
+    /// The largest message a coordinator receives: a full RESULT_CHUNK, header included.
     public static let coordinatorReceiveCap = headerSize + chunkFieldBytes + chunkBytes
+    /// Room for the SP protocol's own header on a received message (a REQ request id, 4 bytes,
+    /// and 4 more per device a message crosses): nng's receive cap counts it.
+    public static let transportHeaderAllowance = 64
+    /// The coordinator socket's receive cap: a full RESULT_CHUNK and its SP header. A peer that
+    /// has not authenticated can make the coordinator hold at most this much per connection.
+    public static let coordinatorSocketCap = coordinatorReceiveCap + transportHeaderAllowance
 
     var type: UInt16 {
         switch self {
