@@ -33,14 +33,51 @@ final class JobServer: @unchecked Sendable {
         let micros: UInt64
         let total: UInt64
         let checksum: UInt32
-        /// Bytes written so far, and their CRC-32. Only the connection's own requests (one at a
-        /// time: REQ/REP) touch these and the writer.
-        var received: UInt64 = 0
-        var crc: UInt32?
-        let writer: FileIO.AtomicWriter
-        /// When the first chunk arrived, and seconds from then to the last chunk written.
+        /// Bytes written so far and their CRC-32, and the writer, behind one lock: a peer may send
+        /// several requests without waiting for replies, and nng's REP hands them to different
+        /// contexts, so two chunks of one connection can be handled at once.
+        struct Written {
+            var received: UInt64 = 0
+            var crc: UInt32?
+            /// Seconds from the first chunk to the last one written.
+            var transferSeconds = 0.0
+        }
+        let written = Mutex(Written())
+        private let writer: FileIO.AtomicWriter
+        /// When the first chunk arrived.
         let started = JobServer.now()
-        var transferSeconds = 0.0
+
+        enum ChunkProblem: Error {
+            case outOfOrder(expected: UInt64)
+            case io(any Error)
+        }
+
+        /// Appends `c` if it continues the bytes written so far; returns the bytes written then.
+        func append(_ c: ResultChunk) -> Result<UInt64, ChunkProblem> {
+            written.withLock { w in
+                guard c.offset == w.received else { return .failure(.outOfOrder(expected: w.received)) }
+                do {
+                    try c.data.withUnsafeBytes { b in if let base = b.baseAddress { try writer.write(base, count: b.count) } }
+                } catch {
+                    return .failure(.io(error))
+                }
+                w.crc = c.data.withUnsafeBytes { WireMessage.checksum(continuing: w.crc, $0) }
+                w.received += UInt64(c.data.count)
+                if w.received == total { w.transferSeconds = JobServer.now() - started }
+                return .success(w.received)
+            }
+        }
+
+        /// Syncs the temporary file and reads the whole result back.
+        func readBack() throws -> [UInt8] {
+            try written.withLock { _ in
+                try writer.sync()
+                return try FileIO.readAll(writer.tempPath)
+            }
+        }
+
+        /// Moves the result into place in the work folder.
+        func commit() throws { try written.withLock { _ in try writer.commit() } }
 
         init(job: Int, first c: ResultChunk, writer: FileIO.AtomicWriter) {
             self.job = job
@@ -417,9 +454,6 @@ final class JobServer: @unchecked Sendable {
                 guard u.job == job, u.attempt == c.attempt, u.total == c.total, u.checksum == c.checksum, u.micros == c.micros else {
                     return .refused("out-of-order RESULT_CHUNK for \(describe(job)) attempt \(c.attempt) while the result of \(describe(u.job)) attempt \(u.attempt) (\(u.total) bytes) is unfinished")
                 }
-                guard c.offset == u.received else {
-                    return .refused("out-of-order RESULT_CHUNK for \(describe(job)): offset \(c.offset), expected \(u.received)")
-                }
                 upload = u
             } else {
                 guard c.offset == 0, let bound else {
@@ -453,21 +487,22 @@ final class JobServer: @unchecked Sendable {
             state.withLock { $0.failure = .workFolder(path: work.path, reason: reason) }
             return next(for: pipe, peer: peer)
         case .write(let u):
-            do {
-                try c.data.withUnsafeBytes { b in if let base = b.baseAddress { try u.writer.write(base, count: b.count) } }
-            } catch {
+            let outcome = u.append(c)
+            switch outcome {
+            case .failure(.outOfOrder(let expected)):
+                return refuse(pipe, "out-of-order RESULT_CHUNK for \(describe(job)): offset \(c.offset), expected \(expected)")
+            case .failure(.io(let error)):
                 state.withLock { st in
                     st.uploads[pipe] = nil
                     st.failure = .workFolder(path: work.path, reason: "cannot write the result of \(describe(job)): \(error)")
                 }
                 return next(for: pipe, peer: peer)
+            case .success(let received) where received < u.total:
+                return .send(WireMessage.chunkReceived(next: received).encoded())
+            case .success:
+                state.withLock { st in if st.uploads[pipe] === u { st.uploads[pipe] = nil } }
+                return finish(u, from: pipe, peer: peer)
             }
-            u.crc = c.data.withUnsafeBytes { WireMessage.checksum(continuing: u.crc, $0) }
-            u.received += UInt64(c.data.count)
-            if u.received < u.total { return .send(WireMessage.chunkReceived(next: u.received).encoded()) }
-            u.transferSeconds = Self.now() - u.started
-            state.withLock { st in if st.uploads[pipe] === u { st.uploads[pipe] = nil } }
-            return finish(u, from: pipe, peer: peer)
         }
     }
 
@@ -480,8 +515,7 @@ final class JobServer: @unchecked Sendable {
         let s = isBuild ? u.job : u.job - shardCount
         let bytes: [UInt8]
         do {
-            try u.writer.sync()
-            bytes = try FileIO.readAll(u.writer.tempPath)
+            bytes = try u.readBack()
         } catch {
             state.withLock { $0.failure = .workFolder(path: work.path, reason: "cannot read back the result of \(describe(u.job)): \(error)") }
             return next(for: pipe, peer: peer)
@@ -496,8 +530,9 @@ final class JobServer: @unchecked Sendable {
             }
             return refuse(pipe, isBuild ? "invalid RESULT for shard \(s)" : "invalid REFINED for shard \(s)")
         }
-        guard u.crc == u.checksum else {
-            return invalid("the result's CRC-32 is \(u.crc ?? 0), but its chunks declared \(u.checksum)")
+        let (crc, transferSeconds) = u.written.withLock { ($0.crc, $0.transferSeconds) }
+        guard crc == u.checksum else {
+            return invalid("the result's CRC-32 is \(crc ?? 0), but its chunks declared \(u.checksum)")
         }
         var graph: HNSWIndex?
         var refined: RefineOutput?
@@ -515,12 +550,12 @@ final class JobServer: @unchecked Sendable {
             if let problem = inputs.validate(r.output, shard: s) { return invalid(problem) }
             refined = r.output
         }
-        do { try u.writer.commit() } catch {
+        do { try u.commit() } catch {
             state.withLock { $0.failure = .workFolder(path: work.path, reason: "cannot save the result of \(describe(u.job)): \(error)") }
             return next(for: pipe, peer: peer)
         }
         let seconds = Double(u.micros) * 1e-6
-        let upload = String(format: "%.3f", u.transferSeconds)
+        let upload = String(format: "%.3f", transferSeconds)
         let (kept, done, total): (Bool, Int, Int) = state.withLock { st in
             // Results are deterministic and checked: one from a lapsed attempt is as good as any.
             guard st.board.isOpen(u.job) else { return (false, st.board.doneCount, shardCount * phases) }
