@@ -651,6 +651,79 @@ def stranger(port, declared, send, stats):
         c.close()
 
 
+class RawWorker:
+    """An authenticated worker over a raw SP connection, so it can send requests without waiting
+    for replies (what nng's REQ socket never does)."""
+
+    def __init__(self, port, name):
+        import hashlib, hmac
+        self.c = sp_connect(port)
+        self.next_id = 0x80000001
+        t, nonce = self.exchange(1, len(name).to_bytes(2, "little") + name.encode())
+        assert t == 2
+        mac = hmac.new(TOKEN.encode(), b"worker" + nonce, hashlib.sha256).digest()
+        t, _ = self.exchange(3, mac + os.urandom(32))
+        assert t == 4
+
+    def send(self, t, payload):
+        body = self.next_id.to_bytes(4, "big") + frame(t, payload)
+        self.next_id += 1
+        self.c.sendall(len(body).to_bytes(8, "big") + body)
+
+    def read(self):
+        def exactly(n):
+            got = b""
+            while len(got) < n:
+                part = self.c.recv(n - len(got))
+                if not part:
+                    raise ConnectionError("closed")
+                got += part
+            return got
+        n = int.from_bytes(exactly(8), "big")
+        msg = exactly(n)[4:]
+        return int.from_bytes(msg[6:8], "little"), msg[16:]
+
+    def exchange(self, t, payload):
+        self.send(t, payload)
+        return self.read()
+
+
+def test_chunks_sent_without_waiting_are_handled_one_at_a_time(data, tmp_path):
+    """A worker that sends the same result's chunks back to back without waiting for replies: nng
+    hands them to different contexts at once, and each must still be written in order or refused
+    as out of order (never two writes into one file at once); then an honest worker builds the
+    same bytes."""
+    d, ref = data
+    port = free_port()
+    url = f"tcp://127.0.0.1:{port}"
+    coord = Coordinator(tmp_path, d / "x.npy", tmp_path / "p.bin", url, "--shards", 4)
+    coord.wait_for("coordinator listening")
+    w = RawWorker(port, "pipeliner")
+    t, job = w.exchange(6, b"")
+    assert t == 7
+    shard, attempt = job[0:4], job[4:8]
+    blob = os.urandom(64 << 10)
+    w.c.settimeout(10)
+    for k in range(8):  # the same first chunk eight times, and the next one, all at once
+        w.send(17, chunk(shard, attempt, blob, 0, count=4096))
+    w.send(17, chunk(shard, attempt, blob, 4096, count=4096))
+    replies = []
+    try:
+        while True:
+            replies.append(w.read())
+    except (ConnectionError, OSError):
+        pass
+    w.c.close()
+    coord.wait_for("out-of-order RESULT_CHUNK for shard")
+    assert all(t == 18 for t, _ in replies), replies
+    assert coord.proc.poll() is None
+    honest = worker(url, name="honest")
+    meta = coord.result()
+    assert honest.wait(timeout=30) == 0
+    assert (tmp_path / "p.bin").read_bytes() == ref
+    assert meta["cluster"]["jobs_per_worker"]["honest"] == 8
+
+
 def test_fifty_strangers_sending_oversized_messages_cannot_grow_the_coordinator(data, tmp_path):
     """50 unauthenticated raw connections each declare a 64 MiB message and send it, then 50 send
     framed messages just under the coordinator's receive cap, three times over. The coordinator's
