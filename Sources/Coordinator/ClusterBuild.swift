@@ -26,7 +26,8 @@ public struct ClusterSettings: Sendable {
     /// Threads of the coordinator's own merge.
     public var mergeThreads: Int
     public var refine: RefineSettings
-    /// Cap of a job or result message.
+    /// Cap of a job message (what the coordinator sends). What it receives is capped at
+    /// `WireMessage.coordinatorReceiveCap`: results arrive in chunks.
     public var maxMessageBytes: Int
 
     public init(mode: Mode, shards: ShardCount, tokenEnv: String = "TRAINER_CLUSTER_TOKEN", tokenFile: String? = nil, tls: TLSSettings? = nil,
@@ -88,9 +89,11 @@ public enum ClusterBuild {
         guard token.count >= Handshake.minimumTokenBytes else { throw HandshakeError.shortToken(variable: settings.tokenEnv, bytes: token.count) }
 
         let work = WorkFolder(path: settings.workFolder)
-        let cap = settings.maxMessageBytes + 4096
+        // The coordinator receives only control messages and result chunks, so a peer (one that has
+        // not authenticated included) can make it hold at most this much per connection: nng
+        // allocates a message when its header arrives, and closes a connection that declares more.
         let socket: NNGSocket
-        do { socket = try NNGSocket(.reply, maxMessageBytes: cap) } catch { throw CoordinatorError.transport("\(error)") }
+        do { socket = try NNGSocket(.reply, maxMessageBytes: WireMessage.coordinatorSocketCap) } catch { throw CoordinatorError.transport("\(error)") }
         defer { socket.close() }
 
         var saved = WorkFolder.Saved()
@@ -125,7 +128,7 @@ public enum ClusterBuild {
 
         let progress = ProgressReporter(phase: "cluster", unit: "jobs", logger: logger)
         let server = JobServer(socket: socket, token: token, inputs: inputs,
-                               leaseSeconds: settings.leaseSeconds, largeCap: settings.maxMessageBytes, work: work,
+                               leaseSeconds: settings.leaseSeconds, work: work,
                                refine: settings.refine, resumed: saved, resumedGraphs: resumed, logger: logger, progress: progress)
         var workerCount = 0
         if case .local(let w, let exe, let t) = settings.mode {

@@ -5,8 +5,9 @@ import Shared
 import Synchronization
 
 /// The coordinator's job server: REP contexts that authenticate workers and hand out shard jobs
-/// (READY → JOB / WAIT / STOP, RESULT → the next of those). Results are checked, assembled into
-/// shard graphs and kept in the work folder. A malformed message closes its connection only.
+/// (READY → JOB / WAIT / STOP; a result's RESULT_CHUNKs → CHUNK_RECEIVED, then the next of those).
+/// Result chunks go straight to a temporary file in the work folder; the whole result is checked,
+/// assembled into a shard graph and kept there. A malformed message closes its connection only.
 final class JobServer: @unchecked Sendable {
     enum Reply {
         case send([UInt8])
@@ -23,9 +24,79 @@ final class JobServer: @unchecked Sendable {
         var held: Set<Int> = []
     }
 
+    /// A result arriving in chunks on one connection, written to a temporary file beside the work
+    /// folder file it becomes. Dropping the last reference removes the temporary file.
+    final class Upload: @unchecked Sendable {
+        let job: Int
+        let wireJob: UInt32
+        let attempt: UInt32
+        let micros: UInt64
+        let total: UInt64
+        let checksum: UInt32
+        /// Bytes written so far and their CRC-32, and the writer, behind one lock: a peer may send
+        /// several requests without waiting for replies, and nng's REP hands them to different
+        /// contexts, so two chunks of one connection can be handled at once.
+        struct Written {
+            var received: UInt64 = 0
+            var crc: UInt32?
+            /// Seconds from the first chunk to the last one written.
+            var transferSeconds = 0.0
+        }
+        let written = Mutex(Written())
+        private let writer: FileIO.AtomicWriter
+        /// When the first chunk arrived.
+        let started = JobServer.now()
+
+        enum ChunkProblem: Error {
+            case outOfOrder(expected: UInt64)
+            case io(any Error)
+        }
+
+        /// Appends `c` if it continues the bytes written so far; returns the bytes written then.
+        func append(_ c: ResultChunk) -> Result<UInt64, ChunkProblem> {
+            written.withLock { w in
+                guard c.offset == w.received else { return .failure(.outOfOrder(expected: w.received)) }
+                do {
+                    try c.data.withUnsafeBytes { b in if let base = b.baseAddress { try writer.write(base, count: b.count) } }
+                } catch {
+                    return .failure(.io(error))
+                }
+                w.crc = c.data.withUnsafeBytes { WireMessage.checksum(continuing: w.crc, $0) }
+                w.received += UInt64(c.data.count)
+                if w.received == total { w.transferSeconds = JobServer.now() - started }
+                return .success(w.received)
+            }
+        }
+
+        /// Syncs the temporary file and reads the whole result back.
+        func readBack() throws -> [UInt8] {
+            try written.withLock { _ in
+                try writer.sync()
+                return try FileIO.readAll(writer.tempPath)
+            }
+        }
+
+        /// Moves the result into place in the work folder.
+        func commit() throws { try written.withLock { _ in try writer.commit() } }
+
+        init(job: Int, first c: ResultChunk, writer: FileIO.AtomicWriter) {
+            self.job = job
+            wireJob = c.job
+            attempt = c.attempt
+            micros = c.micros
+            total = c.total
+            checksum = c.checksum
+            self.writer = writer
+        }
+    }
+
     struct State {
         var board: JobBoard
         var peers: [UInt32: Peer] = [:]
+        /// Results in transit, by connection (at most one each).
+        var uploads: [UInt32: Upload] = [:]
+        /// The connections each job has been leased to: only they may send its result.
+        var holders: [Int: Set<UInt32>] = [:]
         var graphs: [Int: HNSWIndex] = [:]
         /// Each shard graph as received (phase-2 jobs ship them on).
         var graphBytes: [Int: [UInt8]] = [:]
@@ -56,7 +127,6 @@ final class JobServer: @unchecked Sendable {
     let leaseSeconds: Double
     /// How often workers report progress: four reports per lease, at most every 10 s.
     var reportMilliseconds: UInt32 { UInt32(min(max(leaseSeconds * 250, 50), 10_000)) }
-    let largeCap: Int
     let work: WorkFolder
     let logger: Logger
     let progress: ProgressReporter?
@@ -67,13 +137,12 @@ final class JobServer: @unchecked Sendable {
     let state: Mutex<State>
     var shardCount: Int { plan.shards.count }
 
-    init(socket: NNGSocket, token: [UInt8], inputs: ShardInputs, leaseSeconds: Double, largeCap: Int, work: WorkFolder, refine: RefineSettings,
+    init(socket: NNGSocket, token: [UInt8], inputs: ShardInputs, leaseSeconds: Double, work: WorkFolder, refine: RefineSettings,
          resumed: WorkFolder.Saved, resumedGraphs: [Int: HNSWIndex], logger: Logger, progress: ProgressReporter?) {
         self.socket = socket
         self.token = token
         self.inputs = inputs
         self.leaseSeconds = leaseSeconds
-        self.largeCap = largeCap
         self.work = work
         self.logger = logger
         self.progress = progress
@@ -164,6 +233,8 @@ final class JobServer: @unchecked Sendable {
         state.withLock { st in
             let name = st.peers[pipe]?.name ?? "?"
             st.peers[pipe] = nil
+            // Its temporary file goes with the last reference.
+            st.uploads[pipe] = nil
             for s in st.board.leases(of: pipe) {
                 logger.warning("worker disconnected mid-job", metadata: ["worker": "\(name)", "shard": "\(s)"])
                 retry(&st, shard: s, reason: "worker \(name) disconnected")
@@ -175,7 +246,8 @@ final class JobServer: @unchecked Sendable {
 
     func handle(_ request: NNGContext.Request) -> Reply {
         let message: WireMessage
-        do { message = try WireMessage.decode(request.bytes, largeCap: largeCap) } catch {
+        // nng already refused anything above the socket's cap (WireMessage.coordinatorSocketCap).
+        do { message = try WireMessage.decode(request.bytes, largeCap: WireMessage.coordinatorReceiveCap) } catch {
             return refuse(request.pipe, "\(error)")
         }
         switch message {
@@ -188,11 +260,11 @@ final class JobServer: @unchecked Sendable {
         case .ready:
             guard let peer = authenticated(request.pipe) else { return refuse(request.pipe, "READY before authentication") }
             return next(for: request.pipe, peer: peer)
-        case .result(let r):
-            guard let peer = authenticated(request.pipe) else { return refuse(request.pipe, "RESULT before authentication") }
-            // A worker that returns an invalid graph is broken or hostile: it gets no more work.
-            guard accept(r, from: request.pipe, peer: peer) else { return refuse(request.pipe, "invalid RESULT for shard \(r.shard)") }
-            return next(for: request.pipe, peer: peer)
+        case .resultChunk(let c):
+            guard let peer = authenticated(request.pipe) else { return refuse(request.pipe, "RESULT_CHUNK before authentication") }
+            return received(c, from: request.pipe, peer: peer)
+        case .result, .refined:
+            return refuse(request.pipe, "a whole \(message.name) message (protocol \(WireMessage.version) sends results as RESULT_CHUNK messages)")
         case .failure(let shard, let attempt, let reason):
             guard let peer = authenticated(request.pipe) else { return refuse(request.pipe, "FAILURE before authentication") }
             let job = jobNumber(shard)
@@ -202,14 +274,10 @@ final class JobServer: @unchecked Sendable {
                 retry(&st, shard: job, reason: "worker \(peer.name): \(reason)")
             }
             return next(for: request.pipe, peer: peer)
-        case .refined(let r):
-            guard let peer = authenticated(request.pipe) else { return refuse(request.pipe, "REFINED before authentication") }
-            guard acceptRefined(r, from: request.pipe, peer: peer) else { return refuse(request.pipe, "invalid REFINED for shard \(r.shard)") }
-            return next(for: request.pipe, peer: peer)
         case .progress(let job, let attempt, let done, let total):
             guard let peer = authenticated(request.pipe) else { return refuse(request.pipe, "PROGRESS before authentication") }
             return .send(progressed(jobNumber(job), attempt: attempt, done: done, total: total, pipe: request.pipe, peer: peer).encoded())
-        case .challenge, .welcome, .reject, .job, .wait, .stop, .refine, .carryOn, .abandon:
+        case .challenge, .welcome, .reject, .job, .wait, .stop, .refine, .carryOn, .abandon, .chunkReceived:
             return refuse(request.pipe, "a \(message.name) message is never sent by a worker")
         }
     }
@@ -232,7 +300,7 @@ final class JobServer: @unchecked Sendable {
             guard advanced else { return .carryOn(milliseconds: reportMilliseconds) }
             st.reported[job] = (attempt, done)
             let deadline = now + leaseSeconds
-            if !st.board.extend(shard: job, attempt: attempt, pipe: pipe, deadline: deadline),
+            if !st.board.extend(shard: job, attempt: attempt, pipe: pipe, deadline: deadline), st.holders[job]?.contains(pipe) == true,
                st.board.reclaim(shard: job, attempt: attempt, pipe: pipe, deadline: deadline) {
                 logger.info("job taken back by the worker still building it", metadata: ["worker": "\(peer.name)", "job": "\(job)",
                                                                                         "attempt": "\(attempt)"])
@@ -244,6 +312,7 @@ final class JobServer: @unchecked Sendable {
     private func refuse(_ pipe: UInt32, _ reason: String) -> Reply {
         let (name, greeted) = state.withLock { st in
             st.rejected += 1
+            st.uploads[pipe] = nil
             return (st.peers[pipe]?.name ?? "unauthenticated peer", st.peers[pipe] != nil)
         }
         if !greeted && reason.hasSuffix("before authentication") {
@@ -295,6 +364,7 @@ final class JobServer: @unchecked Sendable {
             let S = shardCount
             let built = st.board.allDone(0..<S)
             guard let l = st.board.lease(to: pipe, now: now, leaseSeconds: leaseSeconds, available: { $0 < S || built }) else { return nil }
+            st.holders[l.shard, default: []].insert(pipe)
             st.jobsByWorker[peer.name, default: 0] += 1
             return .some((l.shard, l.attempt))
         }
@@ -338,45 +408,6 @@ final class JobServer: @unchecked Sendable {
                                              boundary: boundary)).encoded()
     }
 
-    /// Checks a refinement against its lease and the plan (only the shard's boundary elements, ids in
-    /// range, caps, offers from those elements to other shards) and keeps it.
-    private func acceptRefined(_ r: RefineResult, from pipe: UInt32, peer: Peer) -> Bool {
-        let s = Int(r.shard)
-        let job = shardCount + s
-        // Refinements are deterministic and checked: one from a lapsed attempt is as good as any.
-        guard s < shardCount, state.withLock({ $0.board.isOpen(job) }) else {
-            logger.info("refinement of a job already done dropped", metadata: ["worker": "\(peer.name)", "shard": "\(r.shard)",
-                                                                              "attempt": "\(r.attempt)"])
-            return true
-        }
-        if let problem = inputs.validate(r.output, shard: s) {
-            logger.warning("invalid refinement; handed out again", metadata: ["worker": "\(peer.name)", "shard": "\(s)", "reason": "\(problem)"])
-            state.withLock { st in
-                if st.board.isCurrent(shard: job, attempt: r.attempt, pipe: pipe) { retry(&st, shard: job, reason: "invalid refinement: \(problem)") }
-            }
-            return false
-        }
-        do { try work.storeRefined(shard: s, message: WireMessage.refined(r).encoded()) } catch {
-            state.withLock { $0.failure = .workFolder(path: work.path, reason: "cannot save the refinement of shard \(s): \(error)") }
-            return true
-        }
-        let (done, total): (Int, Int) = state.withLock { st in
-            if st.board.isOpen(job) {
-                if !st.board.isCurrent(shard: job, attempt: r.attempt, pipe: pipe) { st.lateResults += 1 }
-                st.board.complete(shard: job)
-                st.refined[s] = r.output
-                st.jobsRun += 1
-                st.refineSeconds[s] = Double(r.micros) * 1e-6
-            }
-            return (st.board.doneCount, shardCount * phases)
-        }
-        logger.info("shard refined", metadata: ["worker": "\(peer.name)", "shard": "\(s)", "lists": "\(r.output.lists.count)",
-                                                "offers": "\(r.output.offers.count)", "refine_s": "\(String(format: "%.2f", Double(r.micros) * 1e-6))",
-                                                "done": "\(done)", "total": "\(total)"])
-        progress?.update(done, total)
-        return true
-    }
-
     func jobMessage(shard: Int, attempt: UInt32) -> [UInt8] {
         let p = parameters
         return WireMessage.job(JobSpec(shard: UInt32(shard), attempt: attempt, space: p.space, dim: p.dim, M: p.M, efConstruction: p.efConstruction,
@@ -384,44 +415,175 @@ final class JobServer: @unchecked Sendable {
                                        vectors: inputs.rows(of: shard))).encoded()
     }
 
-    /// Checks a result against its lease, assembles it (which validates every field) and keeps it.
-    /// Returns false only for an invalid result (a stale one is dropped quietly).
-    private func accept(_ r: ShardResult, from pipe: UInt32, peer: Peer) -> Bool {
-        let s = Int(r.shard)
-        // Shard graphs are deterministic and checked: a result from a lapsed attempt is as good as any.
-        guard s < shardCount, state.withLock({ $0.board.isOpen(s) }) else {
-            logger.info("result of a job already done dropped", metadata: ["worker": "\(peer.name)", "shard": "\(r.shard)",
-                                                                          "attempt": "\(r.attempt)"])
-            return true
+    /// "shard s" or "the refinement of shard s", for messages.
+    private func describe(_ job: Int) -> String {
+        job < shardCount ? "shard \(job)" : "the refinement of shard \(job - shardCount)"
+    }
+
+    /// The most bytes job `job`'s result can take, and what that follows from.
+    private func resultBound(_ job: Int) -> (bytes: UInt64, why: String) {
+        if job < shardCount {
+            return (inputs.graphBound(shard: job), "\(plan.shards[job].count) items at M \(parameters.M)")
         }
-        let graph: HNSWIndex
-        do {
-            graph = try inputs.assemble(shard: s, r.graph)
-        } catch {
-            logger.warning("invalid result; shard handed out again", metadata: ["worker": "\(peer.name)", "shard": "\(s)", "reason": "\(error)"])
-            state.withLock { st in
-                if st.board.isCurrent(shard: s, attempt: r.attempt, pipe: pipe) { retry(&st, shard: s, reason: "invalid result: \(error)") }
+        let s = job - shardCount
+        return (inputs.refinedBound(shard: s), "\(plan.boundary[s].count) boundary elements at M \(parameters.M)")
+    }
+
+    /// One chunk of a result. It is accepted only on a connection that was leased the job, for a
+    /// job still open, in order, and (at offset 0) with a declared total within what the job's
+    /// result can be, before anything is written; then it is appended to the result's temporary
+    /// file in the work folder. The last chunk completes the result (`finish`).
+    private func received(_ c: ResultChunk, from pipe: UInt32, peer: Peer) -> Reply {
+        let job = jobNumber(c.job)
+        guard job < shardCount * phases else {
+            return refuse(pipe, "RESULT_CHUNK for job \(c.job & 0x7FFF_FFFF)\(c.job & 0x8000_0000 != 0 ? " (refinement)" : ""), which this build of \(shardCount) shards does not have")
+        }
+        let bound = c.offset == 0 ? resultBound(job) : nil
+        let now = Self.now()
+        enum Step { case stale, refused(String), failed(String), write(Upload) }
+        let step: Step = state.withLock { st in
+            guard !st.finished, st.failure == nil, st.board.isOpen(job) else {
+                st.uploads[pipe] = nil
+                return .stale
             }
-            return false
+            guard st.holders[job]?.contains(pipe) == true else {
+                return .refused("RESULT_CHUNK for \(describe(job)) from a connection that was never leased that job")
+            }
+            let upload: Upload
+            if let u = st.uploads[pipe] {
+                guard u.job == job, u.attempt == c.attempt, u.total == c.total, u.checksum == c.checksum, u.micros == c.micros else {
+                    return .refused("out-of-order RESULT_CHUNK for \(describe(job)) attempt \(c.attempt) while the result of \(describe(u.job)) attempt \(u.attempt) (\(u.total) bytes) is unfinished")
+                }
+                upload = u
+            } else {
+                guard c.offset == 0, let bound else {
+                    return .refused("out-of-order RESULT_CHUNK for \(describe(job)): offset \(c.offset) starts no result (expected 0)")
+                }
+                guard c.total <= bound.bytes else {
+                    return .refused("RESULT_CHUNK for \(describe(job)) declares a result of \(c.total) bytes, but that job's result can be at most \(bound.bytes) bytes (\(bound.why))")
+                }
+                let path = job < shardCount ? work.shardPath(job) : work.refinePath(job - shardCount)
+                do {
+                    upload = Upload(job: job, first: c, writer: try FileIO.AtomicWriter(path: path, tag: "upload-\(pipe)"))
+                } catch {
+                    return .failed("cannot write the result of \(describe(job)): \(error)")
+                }
+                st.uploads[pipe] = upload
+            }
+            // A result in transit shows its worker is alive, as a progress report does.
+            let deadline = now + leaseSeconds
+            if !st.board.extend(shard: job, attempt: c.attempt, pipe: pipe, deadline: deadline) {
+                st.board.reclaim(shard: job, attempt: c.attempt, pipe: pipe, deadline: deadline)
+            }
+            return .write(upload)
         }
-        do { try work.store(shard: s, graph: r.graph) } catch {
-            state.withLock { $0.failure = .workFolder(path: work.path, reason: "cannot save shard \(s): \(error)") }
-            return true
+        switch step {
+        case .stale:
+            logger.info("result of a job already done dropped", metadata: ["worker": "\(peer.name)", "job": "\(job)", "attempt": "\(c.attempt)"])
+            return .send(WireMessage.abandon.encoded())
+        case .refused(let reason):
+            return refuse(pipe, reason)
+        case .failed(let reason):
+            state.withLock { $0.failure = .workFolder(path: work.path, reason: reason) }
+            return next(for: pipe, peer: peer)
+        case .write(let u):
+            let outcome = u.append(c)
+            switch outcome {
+            case .failure(.outOfOrder(let expected)):
+                return refuse(pipe, "out-of-order RESULT_CHUNK for \(describe(job)): offset \(c.offset), expected \(expected)")
+            case .failure(.io(let error)):
+                state.withLock { st in
+                    st.uploads[pipe] = nil
+                    st.failure = .workFolder(path: work.path, reason: "cannot write the result of \(describe(job)): \(error)")
+                }
+                return next(for: pipe, peer: peer)
+            case .success(let received) where received < u.total:
+                return .send(WireMessage.chunkReceived(next: received).encoded())
+            case .success:
+                state.withLock { st in if st.uploads[pipe] === u { st.uploads[pipe] = nil } }
+                return finish(u, from: pipe, peer: peer)
+            }
         }
-        let (done, total): (Int, Int) = state.withLock { st in
-            guard st.board.isOpen(s) else { return (st.board.doneCount, shardCount * phases) }
-            if !st.board.isCurrent(shard: s, attempt: r.attempt, pipe: pipe) { st.lateResults += 1 }
-            st.board.complete(shard: s)
-            st.graphs[s] = graph
-            st.graphBytes[s] = r.graph
-            st.peers[pipe]?.held.insert(s)
+    }
+
+    /// A result whose last chunk arrived: its checksum, then the same checks as ever (the graph
+    /// assembled, the refinement validated); a valid one is moved into place in the work folder and
+    /// kept, the next job is the reply. A worker that sends an invalid result is broken or hostile:
+    /// its connection is closed and the job handed out again.
+    private func finish(_ u: Upload, from pipe: UInt32, peer: Peer) -> Reply {
+        let isBuild = u.job < shardCount
+        let s = isBuild ? u.job : u.job - shardCount
+        let bytes: [UInt8]
+        do {
+            bytes = try u.readBack()
+        } catch {
+            state.withLock { $0.failure = .workFolder(path: work.path, reason: "cannot read back the result of \(describe(u.job)): \(error)") }
+            return next(for: pipe, peer: peer)
+        }
+        func invalid(_ problem: String) -> Reply {
+            logger.warning(isBuild ? "invalid result; shard handed out again" : "invalid refinement; handed out again",
+                           metadata: ["worker": "\(peer.name)", "shard": "\(s)", "reason": "\(problem)"])
+            state.withLock { st in
+                if st.board.isCurrent(shard: u.job, attempt: u.attempt, pipe: pipe) {
+                    retry(&st, shard: u.job, reason: "\(isBuild ? "invalid result" : "invalid refinement"): \(problem)")
+                }
+            }
+            return refuse(pipe, isBuild ? "invalid RESULT for shard \(s)" : "invalid REFINED for shard \(s)")
+        }
+        let (crc, transferSeconds) = u.written.withLock { ($0.crc, $0.transferSeconds) }
+        guard crc == u.checksum else {
+            return invalid("the result's CRC-32 is \(crc ?? 0), but its chunks declared \(u.checksum)")
+        }
+        var graph: HNSWIndex?
+        var refined: RefineOutput?
+        if isBuild {
+            do { graph = try inputs.assemble(shard: s, bytes) } catch { return invalid("\(error)") }
+        } else {
+            let r: RefineResult
+            do {
+                guard case .refined(let decoded) = try WireMessage.decode(bytes, largeCap: bytes.count) else {
+                    return invalid("the result of a refinement is not a REFINED message")
+                }
+                r = decoded
+            } catch { return invalid("\(error)") }
+            guard Int(r.shard) == s else { return invalid("a REFINED message for shard \(r.shard) sent as the refinement of shard \(s)") }
+            if let problem = inputs.validate(r.output, shard: s) { return invalid(problem) }
+            refined = r.output
+        }
+        do { try u.commit() } catch {
+            state.withLock { $0.failure = .workFolder(path: work.path, reason: "cannot save the result of \(describe(u.job)): \(error)") }
+            return next(for: pipe, peer: peer)
+        }
+        let seconds = Double(u.micros) * 1e-6
+        let upload = String(format: "%.3f", transferSeconds)
+        let (kept, done, total): (Bool, Int, Int) = state.withLock { st in
+            // Results are deterministic and checked: one from a lapsed attempt is as good as any.
+            guard st.board.isOpen(u.job) else { return (false, st.board.doneCount, shardCount * phases) }
+            if !st.board.isCurrent(shard: u.job, attempt: u.attempt, pipe: pipe) { st.lateResults += 1 }
+            st.board.complete(shard: u.job)
             st.jobsRun += 1
-            st.buildSeconds[s] = Double(r.buildMicros) * 1e-6
-            return (st.board.doneCount, shardCount * phases)
+            if let graph {
+                st.graphs[s] = graph
+                st.graphBytes[s] = bytes
+                st.peers[pipe]?.held.insert(s)
+                st.buildSeconds[s] = seconds
+            } else if let refined {
+                st.refined[s] = refined
+                st.refineSeconds[s] = seconds
+            }
+            return (true, st.board.doneCount, shardCount * phases)
         }
-        logger.info("shard done", metadata: ["worker": "\(peer.name)", "shard": "\(s)", "build_s": "\(String(format: "%.2f", Double(r.buildMicros) * 1e-6))",
-                                             "done": "\(done)", "total": "\(total)"])
-        progress?.update(done, total)
-        return true
+        if !kept {
+            logger.info("result of a job already done dropped", metadata: ["worker": "\(peer.name)", "job": "\(u.job)", "attempt": "\(u.attempt)"])
+        } else if isBuild {
+            logger.info("shard done", metadata: ["worker": "\(peer.name)", "shard": "\(s)", "build_s": "\(String(format: "%.2f", seconds))",
+                                                 "bytes": "\(u.total)", "upload_s": "\(upload)", "done": "\(done)", "total": "\(total)"])
+        } else {
+            logger.info("shard refined", metadata: ["worker": "\(peer.name)", "shard": "\(s)", "lists": "\(refined?.lists.count ?? 0)",
+                                                    "offers": "\(refined?.offers.count ?? 0)", "refine_s": "\(String(format: "%.2f", seconds))",
+                                                    "bytes": "\(u.total)", "upload_s": "\(upload)", "done": "\(done)", "total": "\(total)"])
+        }
+        if kept { progress?.update(done, total) }
+        return next(for: pipe, peer: peer)
     }
 }

@@ -1,4 +1,6 @@
+import Foundation
 import HNSW
+import Shared
 
 /// The rows and labels behind a shard plan, and the checks on what workers return for it. The job
 /// server and a resumed build's reading of the work folder share it.
@@ -41,6 +43,28 @@ struct ShardInputs: @unchecked Sendable {
                                        rows: rowsP, labels: labels(of: s), graph: $0)
             }
         }
+    }
+
+    /// The most bytes shard `s`'s encoded graph can take (`HNSWIndex.encodeGraph`): a 24-byte
+    /// header, a level byte per element, and per element and layer a 2-byte count and full lists
+    /// (maxM0 = 2·M links on layer 0, M above). Levels come from the labels' hashes, so they are
+    /// known here exactly; only the link counts are bounded.
+    func graphBound(shard s: Int) -> UInt64 {
+        let p = parameters
+        let mult = 1 / log(Double(p.M))
+        var bytes: UInt64 = 24
+        for r in plan.shards[s] {
+            let level = UInt64(Levels.level(label: labels[r], seed: p.seed, mult: mult))
+            bytes += 1 + 2 * (level + 1) + 4 * UInt64(2 * p.M) + 4 * level * UInt64(p.M)
+        }
+        return bytes
+    }
+
+    /// The most bytes the REFINED message of shard `s` can take: one list per boundary element (a
+    /// 4-byte id, a 2-byte count, at most maxM0 links) and at most maxM0 offers (8 bytes) from each.
+    func refinedBound(shard s: Int) -> UInt64 {
+        let b = UInt64(plan.boundary[s].count), m0 = UInt64(2 * parameters.M)
+        return UInt64(WireMessage.headerSize) + 20 + b * (6 + 4 * m0) + 4 + b * m0 * 8
     }
 
     /// Why a refinement of shard `s` is invalid, or nil: only that shard's boundary elements, each

@@ -93,6 +93,15 @@ public enum FileIO {
         }
     }
 
+    /// The whole file at `path`.
+    public static func readAll(_ path: String) throws -> [UInt8] {
+        let r = try Reader(path: path)
+        return try [UInt8](unsafeUninitializedCapacity: r.size) { buf, n in
+            if let base = buf.baseAddress, r.size > 0 { try r.read(into: base, count: r.size) }
+            n = r.size
+        }
+    }
+
     /// Writes `bytes` to `path` atomically (temporary file, sync, rename).
     public static func writeAtomically(_ bytes: some Collection<UInt8>, to path: String) throws {
         let w = try AtomicWriter(path: path)
@@ -105,16 +114,19 @@ public enum FileIO {
     /// If the writer is dropped without commit, the temporary file is removed.
     public final class AtomicWriter {
         public let path: String
-        let tempPath: String
+        /// Where the bytes go until `commit()`.
+        public let tempPath: String
         private var fd: Int32
         private var buffer: UnsafeMutableRawPointer
         private let bufferSize = 1 << 20
         private var used = 0
         private var committed = false
 
-        public init(path: String) throws {
+        /// - Parameter tag: distinguishes concurrent writers of the same `path` in one process (the
+        ///   temporary file is `path.tmp-PID` or `path.tmp-PID-tag`).
+        public init(path: String, tag: String? = nil) throws {
             self.path = path
-            tempPath = path + ".tmp-\(getpid())"
+            tempPath = path + ".tmp-\(getpid())" + (tag.map { "-" + $0 } ?? "")
             fd = open(tempPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
             if fd < 0 { throw HNSWError.io(path: path, message: "cannot create \(tempPath): \(FileIO.reason())") }
             buffer = .allocate(byteCount: bufferSize, alignment: 16)
@@ -156,6 +168,12 @@ public enum FileIO {
                 if n <= 0 { throw HNSWError.io(path: path, message: "write failed: \(FileIO.reason())") }
                 done += n
             }
+        }
+
+        /// Flushes and syncs what was written to the temporary file, which may then be read back.
+        public func sync() throws {
+            try flush()
+            if fsync(fd) != 0 { throw HNSWError.io(path: path, message: "fsync failed: \(FileIO.reason())") }
         }
 
         /// Flushes, syncs and renames the temporary file over the destination.

@@ -15,10 +15,13 @@ public struct WorkerOptions: Sendable {
     public var giveUpSeconds: Double
     /// Exit as soon as this process is no longer the parent (local mode's children).
     public var parentPID: Int32?
+    /// Cap of a job message this worker receives.
     public var maxMessageBytes: Int
+    /// Result bytes per RESULT_CHUNK (at most `WireMessage.chunkBytes`).
+    public var chunkBytes: Int
 
     public init(connect: String, threads: Int, token: [UInt8], name: String, tls: TLSSettings? = nil, giveUpSeconds: Double = 120,
-                parentPID: Int32? = nil, maxMessageBytes: Int = WireMessage.defaultLargeCap) {
+                parentPID: Int32? = nil, maxMessageBytes: Int = WireMessage.defaultLargeCap, chunkBytes: Int = WireMessage.chunkBytes) {
         self.connect = connect
         self.threads = max(threads, 1)
         self.token = token
@@ -27,6 +30,7 @@ public struct WorkerOptions: Sendable {
         self.giveUpSeconds = giveUpSeconds
         self.parentPID = parentPID
         self.maxMessageBytes = maxMessageBytes
+        self.chunkBytes = min(max(chunkBytes, 1), WireMessage.chunkBytes)
     }
 }
 
@@ -79,6 +83,24 @@ public enum WorkerLoop {
             return reply
         }
 
+        // A finished job's answer: a result goes in chunks, anything else as one message. A result
+        // the coordinator no longer wants (ABANDON) is dropped and the next job asked for.
+        func deliver(_ m: WireMessage) throws -> WireMessage {
+            let sent: WireMessage?
+            switch m {
+            case .result(let r):
+                sent = try upload(r.graph, job: r.shard, attempt: r.attempt, micros: r.buildMicros, chunkBytes: o.chunkBytes, exchange: exchange)
+            case .refined(let r):
+                sent = try upload(m.encoded(), job: r.shard | 0x8000_0000, attempt: r.attempt, micros: r.micros, chunkBytes: o.chunkBytes,
+                                  exchange: exchange)
+            default:
+                return try exchange(m)
+            }
+            if let sent { return sent }
+            logger.info("result dropped: the coordinator has it already", metadata: ["job": "\(m.name)"])
+            return try exchange(.ready)
+        }
+
         // Shard graphs this worker built or received in the current session, by shard: refinement
         // jobs then ship only their ids. A new session (a new connection) starts empty, as does the
         // coordinator's record of what this worker holds.
@@ -114,7 +136,7 @@ public enum WorkerLoop {
                             continue
                         }
                         if let index { cache[job.shard] = index }
-                        reply = try exchange(message)
+                        reply = try deliver(message)
                         summary.jobs += 1
                     case .refine(let job):
                         let held = cache
@@ -129,7 +151,7 @@ public enum WorkerLoop {
                             reply = try exchange(.ready)
                             continue
                         }
-                        reply = try exchange(message)
+                        reply = try deliver(message)
                         summary.jobs += 1
                     case .wait(let ms):
                         if let p = o.parentPID, getppid() != p { throw WorkerError.parentGone }
@@ -162,6 +184,29 @@ public enum WorkerLoop {
         summary.reconnects += 1
         logger.info("connection to the coordinator interrupted; starting over", metadata: ["reason": "\(reason)"])
         usleep(200_000)
+    }
+
+    /// Sends `blob`, a finished job's result, in RESULT_CHUNK messages of at most `chunkBytes`, in
+    /// order, each but the last answered with CHUNK_RECEIVED. Returns the answer to the last one
+    /// (the next job, WAIT or STOP), or nil when the coordinator answered ABANDON: it has the job's
+    /// result already.
+    static func upload(_ blob: [UInt8], job: UInt32, attempt: UInt32, micros: UInt64, chunkBytes: Int,
+                       exchange: (WireMessage) throws -> WireMessage) throws -> WireMessage? {
+        guard !blob.isEmpty else { throw ProtocolSlip(reason: "a job ended with an empty result") }
+        let total = UInt64(blob.count)
+        let checksum = blob.withUnsafeBytes { WireMessage.checksum(continuing: nil, $0) }
+        let step = min(max(chunkBytes, 1), WireMessage.chunkBytes)
+        var offset = 0
+        while true {
+            let end = min(offset + step, blob.count)
+            let reply = try exchange(.resultChunk(ResultChunk(job: job, attempt: attempt, micros: micros, total: total, checksum: checksum,
+                                                              offset: UInt64(offset), data: Array(blob[offset..<end]))))
+            if case .abandon = reply { return nil }
+            if end == blob.count { return reply }
+            guard case .chunkReceived(let next) = reply else { throw ProtocolSlip(reason: "unexpected \(reply.name) in answer to RESULT_CHUNK") }
+            guard next == UInt64(end) else { throw ProtocolSlip(reason: "the coordinator asked for offset \(next) of the result, not \(end)") }
+            offset = end
+        }
     }
 
     /// Runs `work` on its own thread while this thread reports its progress to the coordinator

@@ -23,11 +23,16 @@ struct WorkerCommand: ParsableCommand {
     @Option(name: .customLong("give-up-after"), parsing: .unconditional, help: "Seconds without reaching a coordinator before exiting.") var giveUpAfter: Double = 120
     @Option(name: .customLong("parent-pid"), help: ArgumentHelp("Exit when this process is no longer the parent (local mode).", visibility: .hidden))
     var parentPID: Int32?
+    @Option(name: .customLong("chunk-kib"), parsing: .unconditional,
+            help: ArgumentHelp("Result bytes per RESULT_CHUNK message, in KiB (1…1024; for measurements).", visibility: .hidden))
+    var chunkKiB: Int = WireMessage.chunkBytes >> 10
     @Flag(help: "Log warnings and errors only.") var quiet = false
 
     func validate() throws {
         guard threads >= 0 else { throw ValidationError("--threads must be ≥ 0, got \(threads)") }
         guard giveUpAfter > 0, giveUpAfter.isFinite else { throw ValidationError("--give-up-after must be > 0 seconds, got \(giveUpAfter)") }
+        let most = WireMessage.chunkBytes >> 10
+        guard (1...most).contains(chunkKiB) else { throw ValidationError("--chunk-kib must be within 1…\(most), got \(chunkKiB)") }
     }
 
     func run() throws {
@@ -41,7 +46,8 @@ struct WorkerCommand: ParsableCommand {
         }
         let host = ProcessInfo.processInfo.hostName
         let options = WorkerOptions(connect: connect, threads: resolveThreads(threads), token: token, name: name ?? "\(host)-\(getpid())",
-                                    tls: TLSSettings(caFile: tlsCA, serverName: tlsServerName), giveUpSeconds: giveUpAfter, parentPID: parentPID)
+                                    tls: TLSSettings(caFile: tlsCA, serverName: tlsServerName), giveUpSeconds: giveUpAfter, parentPID: parentPID,
+                                    chunkBytes: chunkKiB << 10)
         let watch = parentPID.map { ParentWatch(parent: $0, connect: connect) }
         defer { withExtendedLifetime(watch) {} }
         do {

@@ -19,7 +19,9 @@ final class WireTests: XCTestCase {
                                      ShippedShard(shard: 2, cached: true, members: [7], labels: [], vectors: [], graph: [])],
                             boundary: [(0, [0]), (1, [0, 2])])),
          .refined(RefineResult(shard: 1, attempt: 1, micros: 99, output: RefineOutput(lists: [RefinedList(id: 5, links: [2, 9])],
-                                                                                       offers: [UInt64(2) << 32 | 5])))]
+                                                                                       offers: [UInt64(2) << 32 | 5]))),
+         .resultChunk(ResultChunk(job: 0x8000_0001, attempt: 2, micros: 77, total: 10, checksum: 0xDEAD_BEEF, offset: 6, data: [1, 2, 3, 4])),
+         .chunkReceived(next: 6)]
     }
 
     func testEveryMessageRoundTrips() throws {
@@ -59,6 +61,61 @@ final class WireTests: XCTestCase {
         XCTAssertThrowsError(try WireMessage.decode(framed)) { XCTAssertTrue("\($0)".contains("need"), "\($0)") }
     }
 
+    func testTheProtocolVersionIsThree() throws {
+        // Results travel as RESULT_CHUNKs since version 3: an older peer is told to upgrade.
+        XCTAssertEqual(WireMessage.version, 3)
+        var old = WireMessage.ready.encoded()
+        old[4] = 2
+        XCTAssertThrowsError(try WireMessage.decode(old)) {
+            XCTAssertEqual($0 as? WireError, .unsupportedVersion(2))
+            XCTAssertTrue("\($0)".contains("run the same trainer release on every node"))
+        }
+    }
+
+    /// A chunk's lengths are checked against each other and the message before its data is copied.
+    func testChunkLengthsAreCheckedBeforeCopying() throws {
+        func chunk(total: UInt64, offset: UInt64, count: UInt32, present: Int) -> [UInt8] {
+            var w = WireWriter()
+            w.u32(1); w.u32(1); w.u64(5); w.u64(total); w.u32(0); w.u64(offset); w.u32(count)
+            w.bytes([UInt8](repeating: 9, count: present))
+            return frame(type: 17, w.out)
+        }
+        func reason(_ b: [UInt8]) -> String {
+            do { _ = try WireMessage.decode(b); return "accepted" } catch { return "\(error)" }
+        }
+        XCTAssertEqual(reason(chunk(total: 100, offset: 96, count: 4, present: 4)), "accepted")
+        XCTAssertTrue(reason(chunk(total: 100, offset: 97, count: 4, present: 4)).contains("does not fit in the declared total of 100 bytes"))
+        XCTAssertTrue(reason(chunk(total: UInt64.max, offset: UInt64.max - 1, count: 4, present: 4)).contains("does not fit"))
+        XCTAssertTrue(reason(chunk(total: 100, offset: 0, count: 0, present: 0)).contains("a chunk of 0 bytes is outside 1…1048576"))
+        XCTAssertTrue(reason(chunk(total: 1 << 40, offset: 0, count: UInt32.max, present: 8)).contains("a chunk of 4294967295 bytes is outside"))
+        XCTAssertTrue(reason(chunk(total: 100, offset: 0, count: 50, present: 8)).contains("the chunk declares 50 bytes but 8 remain"))
+        XCTAssertTrue(reason(chunk(total: 100, offset: 0, count: 8, present: 9)).contains("declares 8 bytes but 9 remain"))
+        // A full chunk fits the coordinator's receive cap exactly; one byte more is over the type's cap.
+        let full = WireMessage.resultChunk(ResultChunk(job: 0, attempt: 1, micros: 0, total: 1 << 30, checksum: 0, offset: 0,
+                                                       data: [UInt8](repeating: 1, count: WireMessage.chunkBytes))).encoded()
+        XCTAssertEqual(full.count, WireMessage.coordinatorReceiveCap)
+        XCTAssertNoThrow(try WireMessage.decode(full, largeCap: WireMessage.coordinatorReceiveCap))
+        var over = Array(full[16...]) + [1]
+        over.withUnsafeMutableBytes { $0.storeBytes(of: UInt32(WireMessage.chunkBytes + 1).littleEndian, toByteOffset: 36, as: UInt32.self) }
+        XCTAssertEqual(try? WireMessage.decode(frame(type: 17, over)), nil)
+        XCTAssertThrowsError(try WireMessage.decode(frame(type: 17, over))) {
+            XCTAssertEqual($0 as? WireError, .tooLarge(type: "RESULT_CHUNK", bytes: WireMessage.chunkBytes + 41, cap: WireMessage.chunkBytes + 40))
+        }
+    }
+
+    /// The incremental checksum of the pieces equals the checksum of the whole (what the coordinator
+    /// compares a chunked result against).
+    func testChecksumContinuesAcrossChunks() throws {
+        let blob = (0..<10_000).map { UInt8(truncatingIfNeeded: $0 * 31 + 7) }
+        let whole = blob.withUnsafeBytes { WireMessage.checksum(continuing: nil, $0) }
+        var c: UInt32?
+        for start in stride(from: 0, to: blob.count, by: 777) {
+            c = blob[start..<min(start + 777, blob.count)].withUnsafeBytes { WireMessage.checksum(continuing: c, $0) }
+        }
+        XCTAssertEqual(c, whole)
+        XCTAssertEqual(whole, blob.withUnsafeBytes { WireMessage.crc($0) })
+    }
+
     func frame(type: UInt16, _ payload: [UInt8]) -> [UInt8] {
         var h = WireWriter()
         h.u16(WireMessage.version); h.u16(type); h.u32(UInt32(payload.count))
@@ -83,7 +140,7 @@ final class WireTests: XCTestCase {
             var payload: [UInt8]
             var type: UInt16
             if i % 4 == 0 {
-                type = UInt16(next() % 15)
+                type = UInt16(next() % 20)
                 payload = (0..<Int(next() % 96)).map { _ in UInt8(truncatingIfNeeded: next()) }
             } else {
                 let s = seeds[Int(next() % UInt64(seeds.count))]

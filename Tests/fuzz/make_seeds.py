@@ -4,7 +4,9 @@ Run from the repository root with the interop venv: .venv/bin/python Tests/fuzz/
 The seeds (seed-*) are files the real writers produce (pyarrow, polars, hnswlib, numpy), kept tiny so each
 execution is fast; the Parquet fixtures of the unit tests and config/trainer.yml are read as extra
 seed folders by run.sh and are not copied. The wire seeds come from the harness itself
-(TRAINER_FUZZ_WRITE_SEEDS, see build.sh). The other files of each corpus (named by their SHA-1)
+(TRAINER_FUZZ_WRITE_SEEDS, see build.sh); `make_seeds.py wire` rewrites the committed ones for the
+current protocol version and adds the kinds the harness may not have written yet (wire_seeds below),
+without touching the other corpora. The other files of each corpus (named by their SHA-1)
 are inputs found by the one-million-execution runs, minimized with libFuzzer's -merge=1 (for Parquet
 and YAML only the small ones), so a short run starts from that coverage.
 """
@@ -12,7 +14,9 @@ import io
 import json
 import os
 import pathlib
+import sys
 import tempfile
+import zlib
 
 import hnswlib
 import numpy as np
@@ -137,7 +141,37 @@ incremental: {delete_missing: false}
 """)
 
 
+WIRE_VERSION = 3  # WireMessage.version
+
+
+def wire_frame(msg_type: int, payload: bytes) -> bytes:
+    return b"RCTW" + WIRE_VERSION.to_bytes(2, "little") + msg_type.to_bytes(2, "little") + len(payload).to_bytes(4, "little") \
+        + zlib.crc32(payload).to_bytes(4, "little") + payload
+
+
+def wire_seeds() -> None:
+    """The wire harness's seeds at the current protocol version: the raw-* seeds (mode byte 0, then a
+    framed message) get the version in their header; RESULT_CHUNK (17) and CHUNK_RECEIVED (18) are
+    written in both modes (raw-, and framed-: mode 1, the type, the payload)."""
+    d = ROOT / "wire"
+    for f in sorted(d.glob("raw-*")):
+        b = bytearray(f.read_bytes())
+        if len(b) >= 17 and b[1:5] == b"RCTW":
+            b[5:7] = WIRE_VERSION.to_bytes(2, "little")
+            f.write_bytes(bytes(b))
+    data = bytes([5]) * 44
+    chunk = (0x80000001).to_bytes(4, "little") + (2).to_bytes(4, "little") + (99).to_bytes(8, "little") + (300).to_bytes(8, "little") \
+        + (0x12345678).to_bytes(4, "little") + (256).to_bytes(8, "little") + len(data).to_bytes(4, "little") + data
+    for name, t, payload in [("result-chunk", 17, chunk), ("chunk-received", 18, (1 << 20).to_bytes(8, "little"))]:
+        (d / f"raw-{name}").write_bytes(b"\x00" + wire_frame(t, payload))
+        (d / f"framed-{name}").write_bytes(bytes([1, t]) + payload)
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["wire"]:
+        wire_seeds()
+        sys.exit(0)
+    wire_seeds()
     parquet_seeds()
     hnsw_seeds()
     npy_seeds()

@@ -1,7 +1,7 @@
 """The cluster build with real processes and real sockets: local ipc:// workers, tcp:// and tls+tcp://
 workers started by hand, a worker in its own network namespace, killed workers, a killed coordinator
 resumed, bad tokens and malformed messages. Every run must give the bytes of the W = 1 build."""
-import json, os, shutil, signal, socket, subprocess, time
+import json, os, re, shutil, signal, socket, subprocess, time
 import numpy as np
 import pytest
 import hnswlib
@@ -149,7 +149,14 @@ def test_a_worker_without_a_token_is_told_how_to_set_it(tmp_path):
     assert p.returncode == 2 and "TRAINER_CLUSTER_TOKEN" in p.stderr
 
 
-def frame(msg_type, payload, version=2, magic=b"RCTW", crc=None):
+PROTOCOL = 3
+CHUNK_BYTES = 1 << 20
+# The coordinator's receive cap (WireMessage.coordinatorSocketCap): a whole RESULT_CHUNK and
+# room for the SP header nng counts with it.
+RECEIVE_CAP = 16 + 40 + CHUNK_BYTES + 64
+
+
+def frame(msg_type, payload, version=PROTOCOL, magic=b"RCTW", crc=None):
     import zlib
     c = zlib.crc32(payload) if crc is None else crc
     return magic + version.to_bytes(2, "little") + msg_type.to_bytes(2, "little") + len(payload).to_bytes(4, "little") \
@@ -431,34 +438,62 @@ def test_token_from_a_file_as_a_mounted_secret(data, tmp_path):
     assert p.returncode == 2 and "cannot read the cluster token file" in p.stderr and "missing" in p.stderr
 
 
-def test_authenticated_worker_with_an_invalid_result_is_dropped_and_its_shard_rebuilt(data, tmp_path):
-    """A worker that knows the token but returns a damaged graph: the coordinator refuses the result,
-    closes that connection, hands the shard to an honest worker, and the bytes do not change."""
-    import hashlib, hmac, zlib
-    import pynng
-    d, ref = data
-    port = free_port()
-    url = f"tcp://127.0.0.1:{port}"
-    coord = Coordinator(tmp_path, d / "x.npy", tmp_path / "v.bin", url, "--shards", 4)
-    coord.wait_for("coordinator listening")
-    with pynng.Req0(dial=url, recv_timeout=20_000, send_timeout=5000, resend_time=-1, recv_max_size=64 << 20) as s:
-        def exchange(t, payload):
-            s.send(frame(t, payload))
-            reply = s.recv()
-            return int.from_bytes(reply[6:8], "little"), reply[16:]
+def chunk(job, attempt, blob, offset, count=None, total=None, micros=1, crc=None):
+    """A RESULT_CHUNK payload carrying blob[offset:offset+count] of a result of `total` bytes."""
+    import zlib
+    data = blob[offset:offset + (len(blob) - offset if count is None else count)]
+    total = len(blob) if total is None else total
+    crc = zlib.crc32(blob) if crc is None else crc
+    return job + attempt + micros.to_bytes(8, "little") + total.to_bytes(8, "little") + crc.to_bytes(4, "little") \
+        + offset.to_bytes(8, "little") + len(data).to_bytes(4, "little") + data
 
-        t, nonce = exchange(1, (5).to_bytes(2, "little") + b"liar!")
+
+class FakeWorker:
+    """A worker written here: it holds the token, so it is welcomed; then it sends what a test wants."""
+
+    def __init__(self, url, name):
+        import hashlib, hmac
+        import pynng
+        self.s = pynng.Req0(dial=url, recv_timeout=20_000, send_timeout=5000, resend_time=-1, recv_max_size=64 << 20)
+        t, nonce = self.exchange(1, len(name).to_bytes(2, "little") + name.encode())
         assert t == 2
         mac = hmac.new(TOKEN.encode(), b"worker" + nonce, hashlib.sha256).digest()
-        t, _ = exchange(3, mac + os.urandom(32))
+        t, _ = self.exchange(3, mac + os.urandom(32))
         assert t == 4, "the fake worker holds the token and is welcomed"
-        t, job = exchange(6, b"")
+
+    def exchange(self, t, payload):
+        self.s.send(frame(t, payload))
+        reply = self.s.recv()
+        return int.from_bytes(reply[6:8], "little"), reply[16:]
+
+    def job(self):
+        t, job = self.exchange(6, b"")
         assert t == 7
-        shard, attempt = job[0:4], job[4:8]
-        garbage = b"HSG1" + os.urandom(200)
-        s.send(frame(10, shard + attempt + (1).to_bytes(8, "little") + len(garbage).to_bytes(4, "little") + garbage))
+        return job[0:4], job[4:8]
+
+    def refused(self, t, payload):
+        """Sends one message; the coordinator must answer by closing the connection."""
+        import pynng
+        self.s.send(frame(t, payload))
         with pytest.raises((pynng.Timeout, pynng.exceptions.NNGException)):
-            s.recv()
+            self.s.recv()
+        self.s.close()
+
+
+def test_authenticated_worker_with_an_invalid_result_is_dropped_and_its_shard_rebuilt(data, tmp_path):
+    """A worker that knows the token but returns a damaged graph (sent in two chunks whose checksum
+    is right): the coordinator refuses the result, closes that connection, hands the shard to an
+    honest worker, and the bytes do not change."""
+    d, ref = data
+    url = f"tcp://127.0.0.1:{free_port()}"
+    coord = Coordinator(tmp_path, d / "x.npy", tmp_path / "v.bin", url, "--shards", 4)
+    coord.wait_for("coordinator listening")
+    liar = FakeWorker(url, "liar!")
+    shard, attempt = liar.job()
+    garbage = b"HSG1" + os.urandom(200)
+    t, body = liar.exchange(17, chunk(shard, attempt, garbage, 0, count=100))
+    assert t == 18 and int.from_bytes(body, "little") == 100, "the first chunk is written and the next asked for"
+    liar.refused(17, chunk(shard, attempt, garbage, 100))
     honest = worker(url, name="honest")
     meta = coord.result()
     assert honest.wait(timeout=30) == 0
@@ -466,6 +501,309 @@ def test_authenticated_worker_with_an_invalid_result_is_dropped_and_its_shard_re
     log = coord.text()
     assert "invalid result; shard handed out again" in log and "invalid RESULT for shard" in log
     assert meta["cluster"]["retries"] >= 1 and meta["cluster"]["jobs_per_worker"]["honest"] == 8
+    assert not list((tmp_path / "work").glob("*.tmp-*")) if (tmp_path / "work").exists() else True
+
+
+def finish_with_an_honest_worker(coord, tmp_path, out, ref, rejected):
+    honest = worker(coord.url, name="honest")
+    meta = coord.result()
+    assert honest.wait(timeout=30) == 0
+    assert (tmp_path / out).read_bytes() == ref
+    assert meta["cluster"]["jobs_per_worker"]["honest"] == 8
+    assert meta["cluster"]["rejected_messages"] >= rejected
+
+
+def test_chunked_results_that_lie_about_their_size_or_sender_are_refused_by_name(data, tmp_path):
+    """An authenticated worker whose RESULT_CHUNK declares a total larger than its job's result can
+    be (refused before anything is written), one that sends a chunk of a job it was never leased, a
+    whole RESULT message, and a chunk before authentication: each closes its connection with the
+    reason in the log, and an honest worker then builds the same bytes."""
+    d, ref = data
+    url = f"tcp://127.0.0.1:{free_port()}"
+    coord = Coordinator(tmp_path, d / "x.npy", tmp_path / "c.bin", url, "--shards", 4)
+    coord.url = url
+    coord.wait_for("coordinator listening")
+    blob = bytes(range(256)) * 8
+
+    big = FakeWorker(url, "big")
+    shard, attempt = big.job()
+    huge = 1 << 40
+    big.refused(17, chunk(shard, attempt, blob, 0, count=64, total=huge))
+    coord.wait_for(f"declares a result of {huge} bytes, but that job's result can be at most")
+    assert "items at M 16)" in coord.text()
+    assert not list((tmp_path / "work").glob("*.tmp-*")), "nothing is written for a refused result"
+
+    stranger = FakeWorker(url, "never-leased")
+    stranger.refused(17, chunk((0).to_bytes(4, "little"), (1).to_bytes(4, "little"), blob, 0, count=64))
+    coord.wait_for("RESULT_CHUNK for shard 0 from a connection that was never leased that job")
+
+    whole = FakeWorker(url, "whole")
+    shard, attempt = whole.job()
+    whole.refused(10, shard + attempt + (1).to_bytes(8, "little") + len(blob).to_bytes(4, "little") + blob)
+    coord.wait_for("a whole RESULT message (protocol 3 sends results as RESULT_CHUNK messages)")
+
+    import pynng
+    with pynng.Req0(dial=url, recv_timeout=1500, send_timeout=1500, resend_time=-1) as s:
+        s.send(frame(1, (4).to_bytes(2, "little") + b"anon"))
+        s.recv()
+        s.send(frame(17, chunk((0).to_bytes(4, "little"), (1).to_bytes(4, "little"), blob, 0, count=64)))
+        with pytest.raises((pynng.Timeout, pynng.exceptions.NNGException)):
+            s.recv()
+    coord.wait_for("RESULT_CHUNK before authentication")
+    finish_with_an_honest_worker(coord, tmp_path, "c.bin", ref, 4)
+
+
+def test_chunks_out_of_order_are_refused_by_name_and_leave_nothing_behind(data, tmp_path):
+    """Authenticated workers whose chunks start mid-result, skip ahead, or begin another job's result
+    while one is unfinished: each is refused with the reason in the log, its partial file is removed,
+    and an honest worker then builds the same bytes."""
+    d, ref = data
+    url = f"tcp://127.0.0.1:{free_port()}"
+    coord = Coordinator(tmp_path, d / "x.npy", tmp_path / "o.bin", url, "--shards", 4)
+    coord.url = url
+    coord.wait_for("coordinator listening")
+    blob = bytes(range(256)) * 8
+
+    late = FakeWorker(url, "late-start")
+    shard, attempt = late.job()
+    late.refused(17, chunk(shard, attempt, blob, 512, count=64))
+    coord.wait_for("offset 512 starts no result (expected 0)")
+
+    skip = FakeWorker(url, "skipper")
+    shard, attempt = skip.job()
+    t, _ = skip.exchange(17, chunk(shard, attempt, blob, 0, count=64))
+    assert t == 18
+    assert len(list((tmp_path / "work").glob("shard-*.graph.tmp-*"))) == 1, "a chunk goes straight to the work folder"
+    skip.refused(17, chunk(shard, attempt, blob, 256, count=64))
+    coord.wait_for("offset 256, expected 64")
+
+    switch = FakeWorker(url, "switcher")
+    first, attempt = switch.job()
+    t, _ = switch.exchange(17, chunk(first, attempt, blob, 0, count=64))
+    assert t == 18
+    second, attempt2 = switch.job()
+    switch.refused(17, chunk(second, attempt2, blob, 0, count=64))
+    coord.wait_for(f"while the result of shard {int.from_bytes(first, 'little')} attempt")
+    time.sleep(0.5)
+    assert not list((tmp_path / "work").glob("*.tmp-*")), "a refused result's partial file is removed"
+    finish_with_an_honest_worker(coord, tmp_path, "o.bin", ref, 3)
+
+
+def test_results_larger_than_a_chunk_cross_in_full_chunks_and_in_small_ones(data, tmp_path):
+    """One shard of 20k items: its graph (about 2 MB) and so a full 1 MiB chunk must pass the
+    coordinator's receive cap, from a worker with the default chunk size and from one sending 64 KiB
+    chunks; both give the bytes of a local build."""
+    d, _ = data
+    meta, _ = build(d / "x.npy", tmp_path / "local.bin", "--workers", 1, "--shards", 1)
+    assert meta["cluster"]["jobs_run"] == 1
+    for kib in (1024, 64):
+        url = f"tcp://127.0.0.1:{free_port()}"
+        coord = Coordinator(tmp_path, d / "x.npy", tmp_path / f"k{kib}.bin", url, "--shards", 1)
+        w = worker(url, "--chunk-kib", kib, name=f"chunks-{kib}")
+        coord.result()
+        assert w.wait(timeout=30) == 0, w.stderr.read()
+        size = int(re.search(r"shard done .*bytes=(\d+)", coord.text()).group(1))
+        assert size > CHUNK_BYTES, f"the shard's graph ({size} bytes) must take more than one chunk"
+        assert "disconnected" not in coord.text() and "message rejected" not in coord.text(), coord.text()
+        assert (tmp_path / f"k{kib}.bin").read_bytes() == (tmp_path / "local.bin").read_bytes()
+
+
+def status_kib(pid, field):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise AssertionError(f"no {field} in /proc/{pid}/status")
+
+
+def sp_connect(port):
+    """A raw TCP connection that speaks nng's SP handshake as a REQ peer (protocol 0x30)."""
+    c = socket.create_connection(("127.0.0.1", port), timeout=10)
+    c.sendall(b"\x00SP\x00\x00\x30\x00\x00")
+    got = b""
+    while len(got) < 8:
+        part = c.recv(8 - len(got))
+        assert part, "the coordinator closed the connection during the SP handshake"
+        got += part
+    assert got[:4] == b"\x00SP\x00" and got[4:6] == b"\x00\x31", got
+    return c
+
+
+def stranger(port, declared, send, stats):
+    """Declares one SP message of `declared` bytes and sends up to `send` of them; counts what got through."""
+    try:
+        c = sp_connect(port)
+    except OSError:
+        stats["refused_connect"] += 1
+        return
+    sent = 0
+    try:
+        c.sendall((declared + 4).to_bytes(8, "big") + (0x80000001).to_bytes(4, "big"))
+        block = bytes(1 << 20)
+        while sent < send:
+            c.sendall(block[:min(len(block), send - sent)])
+            sent += min(len(block), send - sent)
+        c.settimeout(5)
+        c.recv(1)  # nothing comes back: the coordinator drops the connection
+    except OSError:
+        pass
+    finally:
+        stats["bytes"] += sent
+        c.close()
+
+
+class RawWorker:
+    """An authenticated worker over a raw SP connection, so it can send requests without waiting
+    for replies (what nng's REQ socket never does)."""
+
+    def __init__(self, port, name):
+        import hashlib, hmac
+        self.c = sp_connect(port)
+        self.next_id = 0x80000001
+        t, nonce = self.exchange(1, len(name).to_bytes(2, "little") + name.encode())
+        assert t == 2
+        mac = hmac.new(TOKEN.encode(), b"worker" + nonce, hashlib.sha256).digest()
+        t, _ = self.exchange(3, mac + os.urandom(32))
+        assert t == 4
+
+    def send(self, t, payload):
+        body = self.next_id.to_bytes(4, "big") + frame(t, payload)
+        self.next_id += 1
+        self.c.sendall(len(body).to_bytes(8, "big") + body)
+
+    def read(self):
+        def exactly(n):
+            got = b""
+            while len(got) < n:
+                part = self.c.recv(n - len(got))
+                if not part:
+                    raise ConnectionError("closed")
+                got += part
+            return got
+        n = int.from_bytes(exactly(8), "big")
+        msg = exactly(n)[4:]
+        return int.from_bytes(msg[6:8], "little"), msg[16:]
+
+    def exchange(self, t, payload):
+        self.send(t, payload)
+        return self.read()
+
+
+def test_chunks_sent_without_waiting_are_handled_one_at_a_time(data, tmp_path):
+    """A worker that sends the same result's chunks back to back without waiting for replies: nng
+    hands them to different contexts at once, and each must still be written in order or refused
+    as out of order (never two writes into one file at once); then an honest worker builds the
+    same bytes."""
+    d, ref = data
+    port = free_port()
+    url = f"tcp://127.0.0.1:{port}"
+    coord = Coordinator(tmp_path, d / "x.npy", tmp_path / "p.bin", url, "--shards", 4)
+    coord.wait_for("coordinator listening")
+    w = RawWorker(port, "pipeliner")
+    t, job = w.exchange(6, b"")
+    assert t == 7
+    shard, attempt = job[0:4], job[4:8]
+    blob = os.urandom(64 << 10)
+    w.c.settimeout(10)
+    for k in range(8):  # the same first chunk eight times, and the next one, all at once
+        w.send(17, chunk(shard, attempt, blob, 0, count=4096))
+    w.send(17, chunk(shard, attempt, blob, 4096, count=4096))
+    replies = []
+    try:
+        while True:
+            replies.append(w.read())
+    except (ConnectionError, OSError):
+        pass
+    w.c.close()
+    coord.wait_for("out-of-order RESULT_CHUNK for shard")
+    assert all(t == 18 for t, _ in replies), replies
+    assert coord.proc.poll() is None
+    honest = worker(url, name="honest")
+    meta = coord.result()
+    assert honest.wait(timeout=30) == 0
+    assert (tmp_path / "p.bin").read_bytes() == ref
+    assert meta["cluster"]["jobs_per_worker"]["honest"] == 8
+
+
+def test_fifty_strangers_sending_oversized_messages_cannot_grow_the_coordinator(data, tmp_path):
+    """50 unauthenticated raw connections each declare a 64 MiB message and send it, then 50 send
+    framed messages just under the coordinator's receive cap, three times over. The coordinator's
+    resident memory (sampled from /proc every 5 ms) must stay within (50 connections + 4 contexts) ×
+    the receive cap + 32 MiB over its resident size before the attack: nng holds at most one message
+    per connection, each of the coordinator's 4 contexts one copy of the message it decodes, and a
+    header that declares more than the cap closes its connection before anything is allocated,
+    whatever --max-message-mib (here the default, 1 GiB). Then a real worker builds the same bytes."""
+    import threading
+    from collections import Counter
+    d, ref = data
+    port = free_port()
+    url = f"tcp://127.0.0.1:{port}"
+    coord = Coordinator(tmp_path, d / "x.npy", tmp_path / "s.bin", url, "--shards", 4)
+    coord.wait_for("coordinator listening")
+    pid = coord.proc.pid
+    time.sleep(0.5)
+    before = status_kib(pid, "VmRSS")
+    peak = [before]
+    stop = threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            peak[0] = max(peak[0], status_kib(pid, "VmRSS"))
+            time.sleep(0.005)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    stats = Counter()
+    try:
+        declared = 64 << 20
+        threads = [threading.Thread(target=stranger, args=(port, declared, declared, stats)) for _ in range(50)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        oversized_peak = peak[0]
+        near_cap = frame(1, bytes(RECEIVE_CAP - 4 - 16))  # a HELLO of the largest size nng lets through (4: the request id)
+        for _ in range(3):
+            threads = [threading.Thread(target=stranger_framed, args=(port, near_cap, stats)) for _ in range(50)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=120)
+    finally:
+        stop.set()
+        sampler.join()
+    growth_mib = (peak[0] - before) / 1024
+    bound_mib = (50 + 4) * RECEIVE_CAP / 2**20 + 32
+    print(f"coordinator VmRSS before {before / 1024:.1f} MiB, peak {peak[0] / 1024:.1f} MiB "
+          f"(oversized phase peak {oversized_peak / 1024:.1f} MiB), growth {growth_mib:.1f} MiB, bound {bound_mib:.1f} MiB, "
+          f"VmHWM {status_kib(pid, 'VmHWM') / 1024:.1f} MiB, bytes the strangers got through {stats['bytes'] / 2**20:.0f} MiB")
+    assert coord.proc.poll() is None, "the coordinator must keep going"
+    if growth_mib > bound_mib:
+        coord.proc.kill()  # it would wait for workers forever
+    assert growth_mib <= bound_mib, f"the coordinator grew by {growth_mib:.1f} MiB under 50 strangers (bound {bound_mib:.1f} MiB)"
+    good = worker(url, name="good")
+    meta = coord.result()
+    assert good.wait(timeout=30) == 0
+    assert (tmp_path / "s.bin").read_bytes() == ref
+    assert "exceeds its cap" in coord.text(), "the near-cap HELLOs reached the decoder and were refused by name"
+    assert meta["cluster"]["jobs_per_worker"] == {"good": 8}
+
+
+def stranger_framed(port, message, stats):
+    """Sends one whole SP message (a request id and `message`) and waits for the connection to close."""
+    try:
+        c = sp_connect(port)
+    except OSError:
+        stats["refused_connect"] += 1
+        return
+    try:
+        c.sendall((len(message) + 4).to_bytes(8, "big") + (0x80000001).to_bytes(4, "big") + message)
+        stats["bytes"] += len(message)
+        c.settimeout(10)
+        c.recv(1)
+    except OSError:
+        pass
+    finally:
+        c.close()
 
 
 def test_merged_recall_at_the_default_M_on_unclustered_data(tmp_path):

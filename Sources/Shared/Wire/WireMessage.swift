@@ -45,6 +45,39 @@ public struct ShardResult: Sendable, Equatable {
     }
 }
 
+/// One piece of a worker's result (a shard graph, or a refinement's REFINED message), sent in
+/// order: the coordinator writes each piece straight to the work folder, so its receive cap stays
+/// small and a result is never held whole in a message. `job` is numbered as in PROGRESS (a
+/// refinement has the top bit set); `total` and `checksum` (CRC-32 of the whole result) are the
+/// same in every chunk, and the coordinator checks `total` against what that job's result can be
+/// before it writes anything.
+public struct ResultChunk: Sendable, Equatable {
+    public var job: UInt32
+    public var attempt: UInt32
+    /// The build's (or refinement's) own time, in microseconds.
+    public var micros: UInt64
+    /// Bytes of the whole result.
+    public var total: UInt64
+    /// CRC-32 (zlib's) of the whole result.
+    public var checksum: UInt32
+    /// Where `data` starts in the result.
+    public var offset: UInt64
+    public var data: [UInt8]
+
+    public init(job: UInt32, attempt: UInt32, micros: UInt64, total: UInt64, checksum: UInt32, offset: UInt64, data: [UInt8]) {
+        self.job = job
+        self.attempt = attempt
+        self.micros = micros
+        self.total = total
+        self.checksum = checksum
+        self.offset = offset
+        self.data = data
+    }
+
+    /// True when this chunk ends the result.
+    public var isLast: Bool { offset + UInt64(data.count) == total }
+}
+
 /// The coordinator/worker protocol. Workers send requests (REQ); the coordinator replies (REP).
 ///
 /// Framing, little-endian: magic "RCTW", version u16, type u16, payload length u32, CRC-32 of the
@@ -82,16 +115,34 @@ public enum WireMessage: Sendable, Equatable {
     /// Coordinator → worker: keep working; report again after this many milliseconds.
     case carryOn(milliseconds: UInt32)
     /// Coordinator → worker: the job is no longer needed (another attempt finished it, or the
-    /// build ended); drop it and ask for the next.
+    /// build ended); drop it (or the rest of its result) and ask for the next.
     case abandon
+    /// Worker → coordinator: one piece of a finished job's result. Results travel only this way
+    /// (since version 3): a RESULT or REFINED message on the wire is refused.
+    case resultChunk(ResultChunk)
+    /// Coordinator → worker: the chunk was written; send the one at offset `next`. The last chunk
+    /// is answered like READY instead (JOB, REFINE, WAIT or STOP), or ABANDON.
+    case chunkReceived(next: UInt64)
 
-    public static let version: UInt16 = 2
+    public static let version: UInt16 = 3
     static let magic: [UInt8] = Array("RCTW".utf8)
     public static let headerSize = 16
     /// Cap of the small control messages.
     public static let smallCap = 4096
-    /// Default cap of a job or result payload (1 GiB).
+    /// Default cap of a job payload (1 GiB).
     public static let defaultLargeCap = 1 << 30
+    /// Most result bytes one RESULT_CHUNK carries (1 MiB; docs/decisions.md has the measurement).
+    public static let chunkBytes = 1 << 20
+    /// Fixed fields of a RESULT_CHUNK payload before its data.
+    static let chunkFieldBytes = 40
+    /// The largest message a coordinator receives: a full RESULT_CHUNK, header included.
+    public static let coordinatorReceiveCap = headerSize + chunkFieldBytes + chunkBytes
+    /// Room for the SP protocol's own header on a received message (a REQ request id, 4 bytes,
+    /// and 4 more per device a message crosses): nng's receive cap counts it.
+    public static let transportHeaderAllowance = 64
+    /// The coordinator socket's receive cap: a full RESULT_CHUNK and its SP header. A peer that
+    /// has not authenticated can make the coordinator hold at most this much per connection.
+    public static let coordinatorSocketCap = coordinatorReceiveCap + transportHeaderAllowance
 
     var type: UInt16 {
         switch self {
@@ -111,19 +162,27 @@ public enum WireMessage: Sendable, Equatable {
         case .progress: 14
         case .carryOn: 15
         case .abandon: 16
+        case .resultChunk: 17
+        case .chunkReceived: 18
         }
     }
 
     static func typeName(_ t: UInt16) -> String {
         let names = ["?", "HELLO", "CHALLENGE", "AUTH", "WELCOME", "REJECT", "READY", "JOB", "WAIT", "STOP", "RESULT", "FAILURE", "REFINE",
-                     "REFINED", "PROGRESS", "CARRY_ON", "ABANDON"]
+                     "REFINED", "PROGRESS", "CARRY_ON", "ABANDON", "RESULT_CHUNK", "CHUNK_RECEIVED"]
         return names[Int(t) < names.count ? Int(t) : 0]
     }
 
     /// The name of this message's type, for logs.
     public var name: String { Self.typeName(type) }
 
-    static func cap(_ t: UInt16, large: Int) -> Int { [7, 10, 12, 13].contains(t) ? large : smallCap }
+    static func cap(_ t: UInt16, large: Int) -> Int {
+        if t == 17 { return chunkFieldBytes + chunkBytes }
+        return [7, 10, 12, 13].contains(t) ? large : smallCap
+    }
+
+    /// The type number of the last message type this version knows.
+    static let lastType: UInt16 = 18
 
     // MARK: encoding
 
@@ -168,6 +227,16 @@ public enum WireMessage: Sendable, Equatable {
             w.string(reason)
         case .refine(let j): w.refineSpec(j)
         case .refined(let r): w.refineResult(r)
+        case .resultChunk(let c):
+            w.u32(c.job)
+            w.u32(c.attempt)
+            w.u64(c.micros)
+            w.u64(c.total)
+            w.u32(c.checksum)
+            w.u64(c.offset)
+            w.u32(UInt32(c.data.count))
+            w.bytes(c.data)
+        case .chunkReceived(let next): w.u64(next)
         }
         let payload = w.out
         var out = Self.magic
@@ -182,8 +251,12 @@ public enum WireMessage: Sendable, Equatable {
         return out
     }
 
-    static func crc(_ b: UnsafeRawBufferPointer) -> UInt32 {
-        var c = crc32(0, nil, 0)
+    static func crc(_ b: UnsafeRawBufferPointer) -> UInt32 { checksum(continuing: nil, b) }
+
+    /// CRC-32 (zlib's) of `b`, continuing from `previous` (the checksum of the bytes before it), or
+    /// from the start when nil: what a RESULT_CHUNK's `checksum` holds for the whole result.
+    public static func checksum(continuing previous: UInt32?, _ b: UnsafeRawBufferPointer) -> UInt32 {
+        var c = previous.map { uLong($0) } ?? crc32(0, nil, 0)
         var p = b.baseAddress?.assumingMemoryBound(to: UInt8.self)
         var left = b.count
         while left > 0, let q = p {
@@ -206,7 +279,7 @@ public enum WireMessage: Sendable, Equatable {
         let version = try h.u16()
         guard version == Self.version else { throw WireError.unsupportedVersion(version) }
         let type = try h.u16()
-        guard (1...16).contains(type) else { throw WireError.unknownType(type) }
+        guard (1...lastType).contains(type) else { throw WireError.unknownType(type) }
         let length = Int(try h.u32())
         let checksum = try h.u32()
         let name = typeName(type)
@@ -240,10 +313,26 @@ public enum WireMessage: Sendable, Equatable {
             guard done <= total else { throw r.bad("progress \(done) exceeds its total \(total)") }
             message = .progress(job: job, attempt: attempt, done: done, total: total)
         case 15: message = .carryOn(milliseconds: try r.u32())
-        default: message = .abandon
+        case 16: message = .abandon
+        case 17: message = .resultChunk(try decodeChunk(&r))
+        default: message = .chunkReceived(next: try r.u64())
         }
         try r.finish()
         return message
+    }
+
+    private static func decodeChunk(_ r: inout WireReader) throws -> ResultChunk {
+        let job = try r.u32(), attempt = try r.u32(), micros = try r.u64(), total = try r.u64(), checksum = try r.u32()
+        let offset = try r.u64()
+        let n = Int(try r.u32())
+        // Every length is checked before the data is copied: at least one byte, at most a chunk,
+        // within the declared total, and exactly what the message holds.
+        guard n >= 1, n <= chunkBytes else { throw r.bad("a chunk of \(n) bytes is outside 1…\(chunkBytes)") }
+        guard offset < total, UInt64(n) <= total - offset else {
+            throw r.bad("a chunk of \(n) bytes at offset \(offset) does not fit in the declared total of \(total) bytes")
+        }
+        guard n == r.remaining else { throw r.bad("the chunk declares \(n) bytes but \(r.remaining) remain") }
+        return ResultChunk(job: job, attempt: attempt, micros: micros, total: total, checksum: checksum, offset: offset, data: try r.bytes(n))
     }
 
     private static func decodeJob(_ r: inout WireReader) throws -> JobSpec {

@@ -1,9 +1,10 @@
 // Every wire message decoder, the handshake's proofs, and the shard graph a worker sends back.
 // The first byte picks the mode:
 //   0  the bytes as they arrive (framing: magic, version, type, length, checksum, caps);
-//   1  byte 1 is the type and the rest the payload, framed here with the right length and CRC-32,
-//      so the fuzzer reaches every payload decoder; a decoded message must re-encode to itself,
-//      and a decoded AUTH or WELCOME proof must not verify unless it is the real one;
+//   1  byte 1 is the type and the rest the payload, framed here with the current version, the right
+//      length and CRC-32, so the fuzzer reaches every payload decoder; a decoded message must
+//      re-encode to itself, a decoded AUTH or WELCOME proof must not verify unless it is the real
+//      one, and a RESULT_CHUNK's data must lie within its declared total and the chunk cap;
 //   2  a shard graph (HNSWIndex.assemble) for n items labelled 0..<n, n from byte 1, dim 2, M 4.
 // Decoding errors must be WireError; assembling errors HNSWError.
 #if canImport(Glibc)
@@ -33,6 +34,11 @@ func decodeChecked(_ bytes: [UInt8]) {
             }
         case .result(let r):
             assembleChecked(count: 16, graph: r.graph)
+        case .resultChunk(let c):
+            let end = c.offset.addingReportingOverflow(UInt64(c.data.count))
+            if c.data.isEmpty || c.data.count > WireMessage.chunkBytes || end.overflow || end.partialValue > c.total {
+                abortWith("a RESULT_CHUNK of \(c.data.count) bytes at \(c.offset) of \(c.total) was accepted")
+            }
         default: break
         }
     } catch is WireError {
@@ -71,7 +77,7 @@ func crc32IEEE(_ bytes: ArraySlice<UInt8>) -> UInt32 {
 func frame(type: UInt16, payload: ArraySlice<UInt8>) -> [UInt8] {
     var out = Array("RCTW".utf8)
     func put<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
-    put(UInt16(1))
+    put(WireMessage.version)
     put(type)
     put(UInt32(payload.count))
     put(crc32IEEE(payload))
@@ -87,7 +93,8 @@ public func fuzzWire(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     case 0: decodeChecked(Array(input.dropFirst()))
     case 1:
         guard input.count >= 2 else { return 0 }
-        decodeChecked(frame(type: UInt16(input[1] % 14), payload: input[2...]))
+        // Types 0…19: every type this version knows (1…18) and one on each side.
+        decodeChecked(frame(type: UInt16(input[1] % 20), payload: input[2...]))
     default:
         guard input.count >= 2 else { return 0 }
         assembleChecked(count: Int(input[1] % 64), graph: Array(input[2...]))
@@ -119,6 +126,9 @@ public func fuzzWireInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: Unsaf
     message("carry-on", .carryOn(milliseconds: 500))
     message("abandon", .abandon)
     message("failure", .failure(shard: 1, attempt: 2, reason: "out of memory"))
+    message("result-chunk", .resultChunk(ResultChunk(job: 0x8000_0001, attempt: 2, micros: 99, total: 300, checksum: 0x1234_5678, offset: 256,
+                                                     data: [UInt8](repeating: 5, count: 44))))
+    message("chunk-received", .chunkReceived(next: 1 << 20))
     let labels: [UInt64] = (0..<16).map { $0 }
     let rows = [Float]((0..<32).map { Float($0 % 7) - Float($0 % 3) * 0.5 })
     message("job", .job(JobSpec(shard: 0, attempt: 1, space: .l2, dim: 2, M: 4, efConstruction: 16, seed: 100, batchSize: 8,
