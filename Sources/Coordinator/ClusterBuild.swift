@@ -97,17 +97,21 @@ public enum ClusterBuild {
         defer { socket.close() }
 
         var saved = WorkFolder.Saved()
-        var resumed: [Int: HNSWIndex] = [:]
+        var resumed = Set<Int>()
         let inputs = ShardInputs(plan: plan, rows: rows, labels: labels, parameters: parameters)
         if settings.resume {
             saved = try work.resume(plan, largeCap: settings.maxMessageBytes)
             for (s, bytes) in saved.graphs.sorted(by: { $0.key < $1.key }) {
-                do { resumed[s] = try inputs.assemble(shard: s, bytes) } catch {
+                do {
+                    _ = try inputs.assemble(shard: s, bytes)
+                    resumed.insert(s)
+                } catch {
                     logger.warning("a saved shard result is damaged; it will be rebuilt", metadata: ["shard": "\(s)", "reason": "\(error)"])
                     work.discard(shard: s)
                     saved.graphs[s] = nil
                 }
             }
+            saved.graphs = [:]  // checked; the files stay in the work folder for the jobs and the merge
             saved.refined = saved.refined.filter { inputs.validate($0.value, shard: $0.key) == nil }
             logger.info("resuming", metadata: ["shards_kept": "\(resumed.count)", "refinements_kept": "\(saved.refined.count)"])
         } else {
@@ -129,7 +133,7 @@ public enum ClusterBuild {
         let progress = ProgressReporter(phase: "cluster", unit: "jobs", logger: logger)
         let server = JobServer(socket: socket, token: token, inputs: inputs,
                                leaseSeconds: settings.leaseSeconds, work: work,
-                               refine: settings.refine, resumed: saved, resumedGraphs: resumed, logger: logger, progress: progress)
+                               refine: settings.refine, resumed: saved, resumedShards: resumed, logger: logger, progress: progress)
         var workerCount = 0
         if case .local(let w, let exe, let t) = settings.mode {
             local = try LocalWorkers(count: w, executable: exe, url: url, threads: t, tokenEnv: settings.tokenEnv, token: tokenString, logger: logger)
@@ -156,13 +160,8 @@ public enum ClusterBuild {
         if let e = box.error { throw e }
         let serveSeconds = Date().timeIntervalSince(started)
 
-        // The shard graphs the server held go before the merge allocates the whole index: the merge
-        // reads each shard's result back from the work folder, one shard at a time.
-        let st = server.state.withLock { st -> JobServer.State in
-            st.graphs = [:]
-            st.graphBytes = [:]
-            return st
-        }
+        // The merge reads each shard's result back from the work folder, one shard at a time.
+        let st = server.state.withLock { $0 }
         guard st.board.allDone(0..<shardCount) else {
             throw CoordinatorError.transport("the build ended with shards missing")
         }

@@ -97,9 +97,6 @@ final class JobServer: @unchecked Sendable {
         var uploads: [UInt32: Upload] = [:]
         /// The connections each job has been leased to: only they may send its result.
         var holders: [Int: Set<UInt32>] = [:]
-        var graphs: [Int: HNSWIndex] = [:]
-        /// Each shard graph as received (phase-2 jobs ship them on).
-        var graphBytes: [Int: [UInt8]] = [:]
         var refined: [Int: RefineOutput] = [:]
         var refineSeconds: [Int: Double] = [:]
         var jobsByWorker: [String: Int] = [:]
@@ -138,7 +135,7 @@ final class JobServer: @unchecked Sendable {
     var shardCount: Int { plan.shards.count }
 
     init(socket: NNGSocket, token: [UInt8], inputs: ShardInputs, leaseSeconds: Double, work: WorkFolder, refine: RefineSettings,
-         resumed: WorkFolder.Saved, resumedGraphs: [Int: HNSWIndex], logger: Logger, progress: ProgressReporter?) {
+         resumed: WorkFolder.Saved, resumedShards: Set<Int>, logger: Logger, progress: ProgressReporter?) {
         self.socket = socket
         self.token = token
         self.inputs = inputs
@@ -149,10 +146,8 @@ final class JobServer: @unchecked Sendable {
         self.refine = refine
         let S = inputs.plan.shards.count
         phases = S > 1 ? 2 : 1
-        let done = Set(resumedGraphs.keys).union(phases == 2 ? Set(resumed.refined.keys.map { $0 + S }) : [])
+        let done = resumedShards.union(phases == 2 ? Set(resumed.refined.keys.map { $0 + S }) : [])
         var st = State(board: JobBoard(shards: S * phases, done: done))
-        st.graphs = resumedGraphs
-        st.graphBytes = resumed.graphs.filter { resumedGraphs[$0.key] != nil }
         st.refined = phases == 2 ? resumed.refined : [:]
         state = Mutex(st)
     }
@@ -176,7 +171,12 @@ final class JobServer: @unchecked Sendable {
                     if self.tick(alive: alive) { break }
                 }
                 try? await Task.sleep(for: .milliseconds(Int(drainSeconds * 1000)))
-                self.socket.close()
+                // Closing aborts every context's pending receive, which ends the loops. nng_close then
+                // waits for its pipes to be torn down, and with peers that vanished mid-reply it can
+                // wait forever (seen in the cluster tests; nng issues #1543 and #1813): it runs on its
+                // own thread, so neither the build nor the cooperative pool waits for that part.
+                let socket = self.socket
+                Thread.detachNewThread { socket.close() }
             }
         }
         if let f = state.withLock({ $0.failure }) { throw f }
@@ -378,21 +378,34 @@ final class JobServer: @unchecked Sendable {
             }
             let s = l.0 - shardCount
             logger.info("refinement leased", metadata: ["worker": "\(peer.name)", "shard": "\(s)", "attempt": "\(l.1)"])
-            return .send(refineMessage(shard: s, attempt: l.1, pipe: pipe))
+            guard let message = refineMessage(shard: s, attempt: l.1, pipe: pipe) else { return .send(WireMessage.wait(milliseconds: 250).encoded()) }
+            return .send(message)
         }
     }
 
     /// The phase-2 job of shard `s`: its graph and rows, the shards its boundary elements border, and the boundary.
-    func refineMessage(shard s: Int, attempt: UInt32, pipe: UInt32) -> [UInt8] {
+    func refineMessage(shard s: Int, attempt: UInt32, pipe: UInt32) -> [UInt8]? {
         let boundary = plan.boundary[s]
         var needed = Set<UInt32>()
         for (_, ts) in boundary { needed.formUnion(ts) }
         let order = [s] + needed.map(Int.init).sorted()
-        let (bytes, held): ([[UInt8]], Set<Int>) = state.withLock { st in
+        let held: Set<Int> = state.withLock { st in
             let held = st.peers[pipe]?.held ?? []
             // From now on the worker holds every shard of this job.
             st.peers[pipe]?.held.formUnion(order)
-            return (order.map { held.contains($0) ? [] : st.graphBytes[$0] ?? [] }, held)
+            return held
+        }
+        // Shard graphs are kept in the work folder only, read back when a job ships them.
+        var bytes: [[UInt8]] = []
+        for t in order {
+            if held.contains(t) {
+                bytes.append([])
+                continue
+            }
+            do { bytes.append(try work.graph(shard: t)) } catch {
+                state.withLock { $0.failure = .workFolder(path: work.path, reason: "cannot read back the result of shard \(t): \(error)") }
+                return nil
+            }
         }
         let shipped = zip(order, bytes).map { t, graph -> ShippedShard in
             let members = plan.shards[t]
@@ -472,8 +485,10 @@ final class JobServer: @unchecked Sendable {
             }
             // A result in transit shows its worker is alive, as a progress report does.
             let deadline = now + leaseSeconds
-            if !st.board.extend(shard: job, attempt: c.attempt, pipe: pipe, deadline: deadline) {
-                st.board.reclaim(shard: job, attempt: c.attempt, pipe: pipe, deadline: deadline)
+            if !st.board.extend(shard: job, attempt: c.attempt, pipe: pipe, deadline: deadline), st.holders[job]?.contains(pipe) == true,
+               st.board.reclaim(shard: job, attempt: c.attempt, pipe: pipe, deadline: deadline) {
+                logger.info("job taken back by the worker still building it", metadata: ["worker": "\(peer.name)", "job": "\(job)",
+                                                                                        "attempt": "\(c.attempt)"])
             }
             return .write(upload)
         }
@@ -534,10 +549,10 @@ final class JobServer: @unchecked Sendable {
         guard crc == u.checksum else {
             return invalid("the result's CRC-32 is \(crc ?? 0), but its chunks declared \(u.checksum)")
         }
-        var graph: HNSWIndex?
         var refined: RefineOutput?
         if isBuild {
-            do { graph = try inputs.assemble(shard: s, bytes) } catch { return invalid("\(error)") }
+            // Assembling checks every field; the graph itself is not kept (the merge reads the file).
+            do { _ = try inputs.assemble(shard: s, bytes) } catch { return invalid("\(error)") }
         } else {
             let r: RefineResult
             do {
@@ -562,9 +577,7 @@ final class JobServer: @unchecked Sendable {
             if !st.board.isCurrent(shard: u.job, attempt: u.attempt, pipe: pipe) { st.lateResults += 1 }
             st.board.complete(shard: u.job)
             st.jobsRun += 1
-            if let graph {
-                st.graphs[s] = graph
-                st.graphBytes[s] = bytes
+            if isBuild {
                 st.peers[pipe]?.held.insert(s)
                 st.buildSeconds[s] = seconds
             } else if let refined {
