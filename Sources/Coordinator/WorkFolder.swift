@@ -110,10 +110,9 @@ public struct WorkFolder: Sendable {
 
     /// A completed shard's graph as stored (the merge reads them back one at a time).
     public func graph(shard: Int) throws -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: shardPath(shard)) else {
-            throw CoordinatorError.workFolder(path: path, reason: "the result of shard \(shard) is gone from \(shardPath(shard)); run again with --resume")
+        do { return try FileIO.readAll(shardPath(shard)) } catch {
+            throw CoordinatorError.workFolder(path: path, reason: "cannot read back the result of shard \(shard) (\(error)); run again with --resume")
         }
-        return [UInt8](data)
     }
 
     public func discard(shard: Int) { try? FileManager.default.removeItem(atPath: shardPath(shard)) }

@@ -59,10 +59,7 @@ struct ReportCommand: ParsableCommand {
             case is String.Type: return "a string"
             case is Bool.Type: return "true or false"
             default:
-                let name = "\(type)"
-                if name.hasPrefix("Array") { return "a list" }
-                if name.hasPrefix("Dictionary") { return "an object" }
-                return "an object"
+                return "\(type)".hasPrefix("Array") ? "a list" : "an object"
             }
         }
         switch error as? DecodingError {

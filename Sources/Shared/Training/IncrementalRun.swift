@@ -107,8 +107,9 @@ extension TrainingRun {
         }
         // Inserting into a graph of mostly deleted elements can leave new items where no search
         // reaches them (every old element deleted: the new ones hang off a deleted entry point). A
-        // graph with half its elements deleted, or more than 1% of its live items unreachable, is rebuilt from every label's current vector, deleted ones marked again: the same
-        // labels and files, a graph as a full build makes it.
+        // graph with half its elements deleted, or more than 1% of its live items unreachable, is
+        // rebuilt from every label's current vector, deleted ones marked again: the same labels and
+        // files, a graph as a full build makes it.
         let stats = index.statistics()
         let live = index.count - index.deletedCount
         if live > 0, Double(stats.liveReachable) < QualityReport.reachableWarning * Double(live) || 2 * index.deletedCount >= index.count {

@@ -298,7 +298,7 @@ public enum TrainingRun {
                 if let dr = d.drift {
                     if dr > limit {
                         let shown = QualityReport.Drift.distinct(dr, from: limit)
-                        let items = d.comparedItems == 1 ? "1 sampled item" : "\(d.comparedItems) sampled items"
+                        let items = RunReport.counted(d.comparedItems, "sampled item")
                         throw QualityGateError(message: "\(config.export.outputDir): drift \(shown) (1 − mean top-\(quality.k) neighbour overlap of \(items) against the previous model) exceeds quality.max_drift \(limit); nothing was committed, the previous artifacts are untouched")
                     }
                 } else {
