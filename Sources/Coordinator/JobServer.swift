@@ -42,7 +42,7 @@ final class JobServer: @unchecked Sendable {
             /// Seconds from the first chunk to the last one written.
             var transferSeconds = 0.0
         }
-        let written = Mutex(Written())
+        let written = Locked(Written())
         private let writer: FileIO.AtomicWriter
         /// When the first chunk arrived.
         let started = JobServer.now()
@@ -131,7 +131,7 @@ final class JobServer: @unchecked Sendable {
     /// 2 when shard builds are followed by refinement jobs (S > 1), else 1. Job j < S builds shard j;
     /// job S + s refines shard s and is handed out once every shard is built.
     let phases: Int
-    let state: Mutex<State>
+    let state: Locked<State>
     var shardCount: Int { plan.shards.count }
 
     init(socket: NNGSocket, token: [UInt8], inputs: ShardInputs, leaseSeconds: Double, work: WorkFolder, refine: RefineSettings,
@@ -149,7 +149,7 @@ final class JobServer: @unchecked Sendable {
         let done = resumedShards.union(phases == 2 ? Set(resumed.refined.keys.map { $0 + S }) : [])
         var st = State(board: JobBoard(shards: S * phases, done: done))
         st.refined = phases == 2 ? resumed.refined : [:]
-        state = Mutex(st)
+        state = Locked(st)
     }
 
     static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }

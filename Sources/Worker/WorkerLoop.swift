@@ -326,5 +326,5 @@ final class JobControl: Sendable {
 
 /// The value a job's thread hands back.
 private final class ResultSlot<T: Sendable>: Sendable {
-    let value = Mutex<T?>(nil)
+    let value = Locked<T?>(nil)
 }

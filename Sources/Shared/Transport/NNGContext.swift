@@ -1,5 +1,5 @@
 import CNNG
-import Synchronization
+import HNSW
 
 /// One request/reply context of a socket, driven by an nng aio and bridged to Swift concurrency:
 /// the aio callback (on nng's thread) only resumes the waiting continuation.
@@ -18,7 +18,7 @@ public final class NNGContext: @unchecked Sendable {
     /// Shared with the aio callback. `aio` is set once, before any operation is started.
     private final class State: @unchecked Sendable {
         var aio: OpaquePointer?
-        let pending = Mutex<Pending?>(nil)
+        let pending = Locked<Pending?>(nil)
     }
 
     private let socket: NNGSocket

@@ -1,4 +1,5 @@
 import CNNG
+import HNSW
 import Synchronization
 
 /// TLS settings for a `tls+tcp://` endpoint.
@@ -25,7 +26,7 @@ public final class NNGSocket: @unchecked Sendable {
     public enum Kind: Sendable { case request, reply }
 
     let raw: nng_socket
-    private let pipeEvents = Mutex<PipeEventBox?>(nil)
+    private let pipeEvents = Locked<PipeEventBox?>(nil)
     private let closed = Atomic<Bool>(false)
 
     public init(_ kind: Kind, maxMessageBytes: Int) throws {
