@@ -23,10 +23,12 @@ let package = Package(
         .systemLibrary(name: "CCompression", path: "Sources/CCompression"),
         // Debian's libnng (the cluster transport).
         .systemLibrary(name: "CNNG", path: "Sources/CNNG"),
+        // glibc's allocator controls (docs/decisions.md, "Memory at ten million items").
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         // The commit the binary was built from (the Makefile defines it).
         .target(name: "CBuildInfo"),
         .target(name: "Shared", dependencies: [
-            "HNSW", "CCompression", "CNNG", "CBuildInfo", .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto"),
+            "HNSW", "CCompression", "CNNG", "CBuildInfo", "CMalloc", .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Coordinator", dependencies: ["Shared", "HNSW", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")]),

@@ -19,24 +19,24 @@ public enum ExactSearch {
         let n = base.count / dim
         let nq = queries.count / dim
         let kk = min(k, n)
-        var normBase: [Float] = []
+        // Cosine normalises the queries once and each block of base rows as it is streamed (a
+        // whole normalised copy of the base would cost as much memory as the vectors themselves).
         var normQueries: [Float] = []
-        var b = base, q = queries
+        var q = queries
         if space == .cosine {
-            normBase = Array(base)
             normQueries = Array(queries)
-            normBase.withUnsafeMutableBufferPointer { p in
-                for i in 0..<n { Distance.normalize(p.baseAddress! + i * dim, dim: dim) }
-            }
             normQueries.withUnsafeMutableBufferPointer { p in
-                for i in 0..<nq { Distance.normalize(p.baseAddress! + i * dim, dim: dim) }
+                guard let base = p.baseAddress else { return }
+                for i in 0..<nq { Distance.normalize(base + i * dim, dim: dim) }
             }
         }
         var out = [[Neighbor]](repeating: [], count: nq)
-        guard kk > 0 else { return out }
-        normBase.withUnsafeBufferPointer { nb in
+        guard kk > 0, base.baseAddress != nil else { return out }
+        let normalise = space == .cosine
+        do {
             normQueries.withUnsafeBufferPointer { nqp in
-                if space == .cosine { b = nb; q = nqp }
+                if normalise { q = nqp }
+                let b = base
                 let bP = Parallel.Unchecked(b.baseAddress!), qP = Parallel.Unchecked(q.baseAddress!)
                 out.withUnsafeMutableBufferPointer { o in
                     let oP = Parallel.Unchecked(o.baseAddress!)
@@ -59,16 +59,24 @@ public enum ExactSearch {
                         let block = 1024
                         var dists = [Float](repeating: 0, count: block * 16)
                         var masks = [UInt16](repeating: 0, count: block)
+                        let normalised: UnsafeMutablePointer<Float>? = normalise ? .allocate(capacity: block * dim) : nil
+                        defer { normalised?.deallocate() }
                         let kind = space.kernelKind
                         var start = 0
                         while start < n {
                             let end = min(start + block, n)
+                            var rows = bP.value + start * dim
+                            if let nb = normalised {
+                                nb.update(from: rows, count: (end - start) * dim)
+                                for r in 0..<(end - start) { Distance.normalize(nb + r * dim, dim: dim) }
+                                rows = UnsafePointer(nb)
+                            }
                             for (t, tile) in tiles.enumerated() {
                                 transposed.withUnsafeBufferPointer { qt in
                                     worst.withUnsafeBufferPointer { w in
                                         dists.withUnsafeMutableBufferPointer { dp in
                                             masks.withUnsafeMutableBufferPointer { mp in
-                                                hk_distances_tile16(kind, qt.baseAddress! + t * dim * 16, bP.value + start * dim, end - start, dim,
+                                                hk_distances_tile16(kind, qt.baseAddress! + t * dim * 16, rows, end - start, dim,
                                                                     w.baseAddress! + t * 16, dp.baseAddress!, mp.baseAddress!)
                                             }
                                         }

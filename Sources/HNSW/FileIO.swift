@@ -102,11 +102,58 @@ public enum FileIO {
         }
     }
 
+    /// Calls `body` with each line of `path` (without its line feed) and its index, reading a
+    /// megabyte at a time. A last line without a line feed is passed too.
+    public static func forEachLine(_ path: String, _ body: (ArraySlice<UInt8>, Int) throws -> Void) throws {
+        let r = try Reader(path: path)
+        var buffer: [UInt8] = []
+        var line = 0
+        while r.remaining > 0 {
+            let n = min(1 << 20, r.remaining)
+            let old = buffer.count
+            buffer.append(contentsOf: repeatElement(0, count: n))
+            try buffer.withUnsafeMutableBytes { b in
+                if let base = b.baseAddress { try r.read(into: base + old, count: n) }
+            }
+            var start = 0
+            while let end = buffer[start...].firstIndex(of: 10) {
+                try body(buffer[start..<end], line)
+                line += 1
+                start = end + 1
+            }
+            buffer.removeFirst(start)
+        }
+        if !buffer.isEmpty { try body(buffer[...], line) }
+    }
+
     /// Writes `bytes` to `path` atomically (temporary file, sync, rename).
     public static func writeAtomically(_ bytes: some Collection<UInt8>, to path: String) throws {
         let w = try AtomicWriter(path: path)
-        let array = Array(bytes)
-        if !array.isEmpty { try array.withUnsafeBytes { try w.write($0.baseAddress!, count: $0.count) } }
+        // A string's UTF-8 view is usually contiguous: written in place, not copied first.
+        let wrote: Void?? = try bytes.withContiguousStorageIfAvailable { b in
+            if let base = b.baseAddress, b.count > 0 { try w.write(base, count: b.count) }
+        }
+        if wrote == nil {
+            let array = Array(bytes)
+            try array.withUnsafeBytes { b in if let base = b.baseAddress, b.count > 0 { try w.write(base, count: b.count) } }
+        }
+        try w.commit()
+    }
+
+    /// Writes `count` lines made by `line` to `path` atomically, a megabyte at a time, so a file of
+    /// ten million lines is never held whole in memory.
+    public static func writeLines(count: Int, to path: String, _ line: (Int) -> String) throws {
+        let w = try AtomicWriter(path: path)
+        var chunk = ""
+        chunk.reserveCapacity(1 << 20 + 4096)
+        for i in 0..<count {
+            chunk += line(i)
+            if chunk.utf8.count >= 1 << 20 {
+                try w.write(chunk)
+                chunk.removeAll(keepingCapacity: true)
+            }
+        }
+        try w.write(chunk)
         try w.commit()
     }
 
@@ -148,6 +195,12 @@ public enum FileIO {
                 (buffer + used).copyMemory(from: src, byteCount: count)
                 used += count
             }
+        }
+
+        /// Writes the UTF-8 bytes of `text`.
+        public func write(_ text: String) throws {
+            var t = text
+            try t.withUTF8 { b in if let base = b.baseAddress, b.count > 0 { try write(base, count: b.count) } }
         }
 
         public func write<T: FixedWidthInteger>(_ v: T) throws {

@@ -16,6 +16,7 @@ struct Trainer: ParsableCommand {
 
     /// Runs a subcommand; every error leaves through `outcome(of:)`, the one exit-code table.
     static func main() {
+        ProcessMemory.configureAllocator()
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -12,12 +12,7 @@ public enum VectorExporter {
             try NPY.write(FloatMatrix(rows: ids.count, cols: dimension, values: vectors), to: folder + "/vectors.npy")
             try NPY.write(FloatMatrix(rows: ids.count, cols: 1, values: weights.map { Float($0) }), to: folder + "/item_weights.npy")
         }
-        var tsv = ""
-        tsv.reserveCapacity(ids.count * 16)
-        for (i, id) in ids.enumerated() {
-            tsv += "\(i)\t\(escape(id))\n"
-        }
-        try FileIO.writeAtomically(tsv.utf8, to: folder + "/labels.tsv")
+        try FileIO.writeLines(count: ids.count, to: folder + "/labels.tsv") { i in "\(i)\t\(escape(ids[i]))\n" }
         try pipeline.save(to: folder + "/pipeline.json")
     }
 

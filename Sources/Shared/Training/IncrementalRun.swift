@@ -131,24 +131,13 @@ extension TrainingRun {
         // The projector shows the model's vectors (unchanged items keep their cross-fitted ones), and
         // items kept although gone from the input (delete_missing: false) with missing metadata.
         let kept = present.indices.filter { !present[$0] && !state.deleted[$0] }
-        var shown = (catalog: catalog, vectors: [Float](), weights: [Double]())
-        if !kept.isEmpty {
-            shown.catalog.ids += kept.map { state.ids[$0] }
-            for (name, column) in shown.catalog.columns {
-                switch column {
-                case .numeric(let v): shown.catalog.columns[name] = .numeric(v + [Double](repeating: .nan, count: kept.count))
-                case .categorical(let c, let values):
-                    shown.catalog.columns[name] = .categorical(codes: c + [Int32](repeating: -1, count: kept.count), values: values)
-                }
-            }
-        }
-        shown.vectors.reserveCapacity((catalog.count + kept.count) * d)
-        for label in rowLabel + kept {
-            shown.vectors += vectors[(label * d)..<((label + 1) * d)]
-            shown.weights.append(weights[label])
-        }
+        let t = config.export.tensorboard
+        let projector = t.enabled
+            ? try ProjectorExporter.points(catalog: catalog, idColumn: config.input.idColumn, config: t, seed: config.seed,
+                                           label: { rowLabel[$0] }, extra: kept.map { ($0, state.ids[$0]) })
+            : nil
         let quality = try publish(Artifacts(state: state, vectors: vectors, weights: weights, pipeline: pipeline, index: index,
-                              projector: shown, parentModel: previous.artifacts["hnsw_index.bin"],
+                              projector: projector, parentModel: previous.artifacts["hnsw_index.bin"],
                               changes: changes),
                     config: config, space: space, startedAt: startedAt, timings: &timings, threads: threads, logger: logger)
         return Summary(items: index.count - index.deletedCount, dimension: d, folder: folder, timings: timings, quality: quality)

@@ -35,12 +35,11 @@ public struct ItemState: Sendable, Equatable {
         return out
     }
 
-    func tsv() -> String {
-        var s = ""
-        for i in ids.indices {
-            s += "\(i)\t\(VectorExporter.escape(ids[i]))\t\(hex16(fingerprints[i]))\t\(deleted[i] ? 1 : 0)\n"
+    /// Writes item_state.tsv: label, id, fingerprint, deleted, one line per label.
+    func write(to path: String) throws {
+        try FileIO.writeLines(count: ids.count, to: path) { i in
+            "\(i)\t\(VectorExporter.escape(ids[i]))\t\(hex16(fingerprints[i]))\t\(deleted[i] ? 1 : 0)\n"
         }
-        return s
     }
 
     /// 16 hex digits, zero-padded, so every line has the same layout.

@@ -107,21 +107,33 @@ public enum TrainingRun {
             logger.info("phase done", metadata: ["phase": "\(phase)", "seconds": "\(String(format: "%.3f", timings[phase] ?? 0))"])
             return r
         }
-        let catalog = try timed("load") { try CatalogLoader.load(config: config) }
-        for w in catalog.warnings { logger.warning("input", metadata: ["warning": "\(w)"]) }
-        if let cluster, case .fixed(let shards) = cluster.shards,
-           let why = ShardLimits.tooMany(shards: shards, items: catalog.count, M: config.index.M) {
-            throw ConfigError(path: cluster.source, key: cluster.shardsKey, message: why)
-        }
-        let (pipeline, vectors, weights) = try timed("pipeline") { try FeaturePipeline.fit(catalog, config: config) }
-        logger.info("vectorised", metadata: ["items": "\(catalog.count)", "dimension": "\(pipeline.dimension)"])
+        // The catalog lives only inside this closure: what the rest of the run needs from it (ids,
+        // fingerprints, the projector's points) is taken out first, so the index is built without it.
+        let (pipeline, vectors, weights, state, projector) = try { () throws -> (FeaturePipeline, [Float], [Double], ItemState, ProjectorExporter.Points?) in
+            let catalog = try timed("load") { try CatalogLoader.load(config: config) }
+            for w in catalog.warnings { logger.warning("input", metadata: ["warning": "\(w)"]) }
+            if let cluster, case .fixed(let shards) = cluster.shards,
+               let why = ShardLimits.tooMany(shards: shards, items: catalog.count, M: config.index.M) {
+                throw ConfigError(path: cluster.source, key: cluster.shardsKey, message: why)
+            }
+            let (pipeline, vectors, weights) = try timed("pipeline") { try FeaturePipeline.fit(catalog, config: config) }
+            logger.info("vectorised", metadata: ["items": "\(catalog.count)", "dimension": "\(pipeline.dimension)"])
+            let needs = CatalogLoader.Needs(config: config)
+            let state = ItemState(ids: catalog.ids, fingerprints: ItemState.fingerprints(catalog, columns: needs.featureInputs),
+                                  deleted: [Bool](repeating: false, count: catalog.count))
+            let t = config.export.tensorboard
+            let projector = t.enabled ? try ProjectorExporter.points(catalog: catalog, idColumn: config.input.idColumn, config: t, seed: config.seed) : nil
+            return (pipeline, vectors, weights, state, projector)
+        }()
+        ProcessMemory.returnFreedMemory()
         guard let space = Space(rawValue: config.index.space) else { throw InputError("unknown space \(config.index.space)") }
-        let labels = (0..<catalog.count).map(UInt64.init)
+        let count = state.ids.count
+        let labels = (0..<count).map(UInt64.init)
         let (index, clusterReport) = try timed("index") {
             try vectors.withUnsafeBufferPointer { rows in
                 if let buildIndex { return try buildIndex(rows, labels, space, pipeline.dimension) }
                 let index = try HNSWIndex(space: space, dim: pipeline.dimension, M: config.index.M,
-                                          efConstruction: config.index.efConstruction, capacity: catalog.count,
+                                          efConstruction: config.index.efConstruction, capacity: count,
                                           seed: UInt64(config.seed))
                 let progress = ProgressReporter(phase: "index", logger: logger)
                 try index.add(rows: rows, labels: labels, options: BuildOptions(threads: threads, progress: { progress.update($0, $1) }))
@@ -131,13 +143,10 @@ public enum TrainingRun {
         logger.info("index built", metadata: ["space": "\(space.rawValue)", "M": "\(config.index.M)",
                                               "ef_construction": "\(config.index.efConstruction)", "threads": "\(threads)",
                                               "peak_rss_mib": "\(peakRSS() >> 20)"])
-        let needs = CatalogLoader.Needs(config: config)
-        let state = ItemState(ids: catalog.ids, fingerprints: ItemState.fingerprints(catalog, columns: needs.featureInputs),
-                              deleted: [Bool](repeating: false, count: catalog.count))
         let quality = try publish(Artifacts(state: state, vectors: vectors, weights: weights, pipeline: pipeline, index: index,
-                              projector: (catalog, vectors, weights), parentModel: nil, changes: nil, cluster: clusterReport),
+                              projector: projector, parentModel: nil, changes: nil, cluster: clusterReport),
                     config: config, space: space, startedAt: startedAt, timings: &timings, threads: threads, logger: logger)
-        return Summary(items: catalog.count, dimension: pipeline.dimension, folder: config.export.outputDir, timings: timings,
+        return Summary(items: count, dimension: pipeline.dimension, folder: config.export.outputDir, timings: timings,
                        quality: quality)
     }
 
@@ -149,8 +158,9 @@ public enum TrainingRun {
         var weights: [Double]
         var pipeline: FeaturePipeline
         var index: HNSWIndex
-        /// The current catalog with its vectors, for the projector.
-        var projector: (catalog: Catalog, vectors: [Float], weights: [Double])
+        /// The projector's points (nil when the projector is off); their vectors and weights are
+        /// read from `vectors` and `weights` by label.
+        var projector: ProjectorExporter.Points?
         var parentModel: String?
         var changes: [String: Int]?
         var cluster: ClusterReport? = nil
@@ -189,17 +199,16 @@ public enum TrainingRun {
             let t0 = DispatchTime.now().uptimeNanoseconds
             try VectorExporter.write(folder: staging, ids: a.state.ids, vectors: a.vectors, dimension: a.pipeline.dimension,
                                      weights: a.weights, pipeline: a.pipeline, numpy: config.export.numpy)
-            try FileIO.writeAtomically(a.state.tsv().utf8, to: staging + "/item_state.tsv")
+            try a.state.write(to: staging + "/item_state.tsv")
             try FileIO.writeAtomically(QualityMeasure.tsv(sampled).utf8, to: staging + "/quality_sample.tsv")
             try a.index.save(to: staging + "/hnsw_index.bin")
-            if config.export.tensorboard.enabled {
-                let p = a.projector
-                let points = try ProjectorExporter.write(folder: staging + "/tb_projector", catalog: p.catalog,
-                                                         idColumn: config.input.idColumn, vectors: p.vectors,
-                                                         dimension: a.pipeline.dimension, weights: p.weights,
-                                                         config: config.export.tensorboard, seed: config.seed)
-                if points < p.catalog.count {
-                    logger.warning("projector sampled", metadata: ["points": "\(points)", "items": "\(p.catalog.count)",
+            if let p = a.projector {
+                let points = try ProjectorExporter.write(folder: staging + "/tb_projector", points: p, vectors: a.vectors,
+                                                         dimension: a.pipeline.dimension, weights: a.weights,
+                                                         config: config.export.tensorboard)
+                let shown = a.index.count - a.index.deletedCount
+                if points < shown {
+                    logger.warning("projector sampled", metadata: ["points": "\(points)", "items": "\(shown)",
                                                                    "max_points": "\(config.export.tensorboard.maxPoints)"])
                 } else {
                     logger.info("projector written", metadata: ["points": "\(points)"])
