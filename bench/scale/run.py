@@ -8,9 +8,14 @@ runs `trainer train` with config/trainer.yml pointed at it, and reports
   recall@10 at ef 100 of the written index, through hnswlib 0.8.0, for 1,000 sampled items against
   exact search over every vector (vectors.npy, cosine);
 then the growth exponent of each phase's wall time between consecutive sizes (1.0 is linear) and a
-log-log plot. Writes bench/out/scale.json and bench/out/scale.svg.
+log-log plot. Writes bench/out/scale.json and bench/out/scale.svg (scale-TAG.* with --tag TAG).
+
+--set KEY=VALUE (repeatable) changes one line of the configuration, for example
+`--set mode=local --set ef_construction=20 --tag local` measures the coordinator and workers of a
+local-mode build (memory does not depend on ef_construction, so a smaller one measures it sooner).
 
 usage: .venv/bin/python bench/scale/run.py [--items 1000000,3000000,10000000] [--config config/trainer.yml]
+       [--set KEY=VALUE ...] [--tag TAG]
 """
 import argparse, json, math, os, subprocess, sys, time
 import numpy as np
@@ -64,12 +69,21 @@ def catalog(n):
     return folder
 
 
-def run(n, config):
+def run(n, config, settings=(), tag=""):
     data = catalog(n)
-    work = os.path.join(OUT, f"run-{n}")
+    work = os.path.join(OUT, f"run-{n}{tag}")
     os.makedirs(work, exist_ok=True)
     text = open(config).read().replace("data/sample/", data + "/") \
         .replace("output_dir: models", f"output_dir: {work}/models").replace("log_dir: logs", f"log_dir: {work}/logs")
+    for setting in settings:
+        key, value = setting.split("=", 1)
+        lines = text.split("\n")
+        hits = [i for i, line in enumerate(lines) if line.lstrip().startswith(key + ":")]
+        if len(hits) != 1:
+            sys.exit(f"--set {setting}: the configuration has {len(hits)} lines for '{key}', not one")
+        line = lines[hits[0]]
+        lines[hits[0]] = line[:len(line) - len(line.lstrip())] + f"{key}: {value}"
+        text = "\n".join(lines)
     cfg = os.path.join(work, "trainer.yml")
     open(cfg, "w").write(text)
     log_path = os.path.join(work, "stderr.log")
@@ -156,7 +170,7 @@ def exponents(results):
     return out
 
 
-def svg(results, path):
+def svg(results, path, settings=()):
     """Wall seconds of each phase against items, both on log scales."""
     W, H, L, B = 640, 400, 70, 50
     phases = sorted({p["phase"] for r in results for p in r["phases"]})
@@ -183,7 +197,7 @@ def svg(results, path):
         coords = [px(math.log10(n), math.log10(max(t, 1e-2))) for n, t in pts if t]
         parts.append(f'<polyline fill="none" stroke="{c}" stroke-width="2" points="{" ".join(f"{a:.1f},{b:.1f}" for a, b in coords)}"/>')
         parts.append(f'<text x="{W - 150}" y="{30 + 16 * k}" fill="{c}">{name}</text>')
-    parts.append(f'<text x="{L}" y="14">trainer train, bundled configuration: wall seconds per phase against items (log-log)</text></svg>')
+    parts.append(f'<text x="{L}" y="14">trainer train, bundled configuration{"".join(", " + x for x in settings)}: wall seconds per phase against items (log-log)</text></svg>')
     open(path, "w").write("\n".join(parts))
 
 
@@ -191,16 +205,19 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--items", default="1000000,3000000,10000000")
     ap.add_argument("--config", default=os.path.join(ROOT, "config/trainer.yml"))
+    ap.add_argument("--set", action="append", default=[], help="KEY=VALUE: replace the configuration's one line for KEY")
+    ap.add_argument("--tag", default="", help="suffix of the run folders and output files")
     a = ap.parse_args()
+    tag = f"-{a.tag}" if a.tag else ""
     os.makedirs(OUT, exist_ok=True)
     results = []
     for n in map(int, a.items.split(",")):
-        r = run(n, a.config)
+        r = run(n, a.config, a.set, tag)
         results.append(r)
         print(json.dumps(r), flush=True)
     report = {"results": results, "exponents": exponents(results), "cores": os.cpu_count()}
-    json.dump(report, open(os.path.join(ROOT, "bench/out/scale.json"), "w"), indent=1)
-    svg(results, os.path.join(ROOT, "bench/out/scale.svg"))
+    json.dump(report, open(os.path.join(ROOT, f"bench/out/scale{tag}.json"), "w"), indent=1)
+    svg(results, os.path.join(ROOT, f"bench/out/scale{tag}.svg"), a.set)
     print(f"{'items':>10} {'wall s':>8} {'CPU s':>8} {'peak GiB':>9} {'index GiB':>9} {'recall':>7}  phases (wall s / CPU s)")
     for r in results:
         ph = ", ".join(f"{p['phase']} {p['wall_s']:.1f}/{p['cpu_s']:.1f}" for p in r["phases"])
