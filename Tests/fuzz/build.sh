@@ -30,7 +30,7 @@ done
 CFLAGS=()
 while IFS= read -r m; do CFLAGS+=(-Xcc "-fmodule-map-file=$m"); done < <(
     { find "$BIN" -maxdepth 2 -name module.modulemap; find Sources "$SCRATCH/checkouts" -path '*/include/module.modulemap'; \
-      echo Sources/CCompression/module.modulemap; echo Sources/CNNG/module.modulemap; } | sort -u)
+      echo Sources/CCompression/module.modulemap; echo Sources/CNNG/module.modulemap; echo Sources/CMalloc/module.modulemap; } | sort -u)
 for inc in Sources/*/include $SCRATCH/checkouts/*/Sources/*/include; do [ -d "$inc" ] && CFLAGS+=(-Xcc -I -Xcc "$inc"); done
 
 # Both instrumentations must be in the modules under test, or the figures would be meaningless.
