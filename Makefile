@@ -85,7 +85,8 @@ commit-info:
 		if [ "$$commit" != unknown ] && [ -n "$$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then commit="$$commit-dirty"; fi
 	fi
 	line="#define TRAINER_GIT_COMMIT \"$$commit\""
-	[ -f $(COMMIT_HEADER) ] && [ "$$(cat $(COMMIT_HEADER))" = "$$line" ] || echo "$$line" > $(COMMIT_HEADER)
+	# A build before the header existed did not record it as a dependency: touch the source so it is recompiled.
+	[ -f $(COMMIT_HEADER) ] && [ "$$(cat $(COMMIT_HEADER))" = "$$line" ] || { echo "$$line" > $(COMMIT_HEADER); touch Sources/CBuildInfo/build_info.c; }
 
 build: apt commit-info
 	$(SWIFT) build -c release

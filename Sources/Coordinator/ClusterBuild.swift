@@ -51,15 +51,39 @@ public struct ClusterSettings: Sendable {
 /// The cluster build: plan the shards, serve them to workers, merge the returned graphs.
 /// The result depends only on the rows, labels, parameters and shard count.
 public enum ClusterBuild {
-    public static func run(rows: UnsafeBufferPointer<Float>, labels: [UInt64], parameters: IndexParameters, settings: ClusterSettings,
+    /// Builds the index of `rows` (row-major, `parameters.dim` floats each) on the cluster. `rows` is
+    /// emptied once the merged index holds its copy of the vectors, so the merge keeps them once.
+    public static func run(rows: inout [Float], labels: [UInt64], parameters: IndexParameters, settings: ClusterSettings,
                            logger: Logger) throws -> (HNSWIndex, ClusterReport) {
+        let cpuStart = processCPUSeconds()
+        let served = try rows.withUnsafeBufferPointer {
+            try serve(rows: $0, labels: labels, parameters: parameters, settings: settings, logger: logger)
+        }
+        return try merge(served, rows: &rows, labels: labels, parameters: parameters, settings: settings, cpuStart: cpuStart,
+                         logger: logger)
+    }
+
+    /// What the serving phase leaves for the merge: every shard built (and refined), in the work folder.
+    struct Served {
+        var plan: ShardPlan
+        var work: WorkFolder
+        var state: JobServer.State
+        var workerCount: Int
+        var resumedShards: Int
+        var resumedRefinements: Int
+        var planSeconds: Double
+        var serveSeconds: Double
+    }
+
+    /// Plans the shards and serves their jobs until every shard is built and refined.
+    static func serve(rows: UnsafeBufferPointer<Float>, labels: [UInt64], parameters: IndexParameters, settings: ClusterSettings,
+                      logger: Logger) throws -> Served {
         let n = labels.count
         let shardCount = settings.shards.resolve(items: n, M: parameters.M)
         guard ShardLimits.count.contains(shardCount) else { throw CoordinatorError.invalidSettings("shards must be ≥ 1, got \(shardCount)") }
         if let why = ShardLimits.tooMany(shards: shardCount, items: n, M: parameters.M) {
             throw CoordinatorError.invalidSettings("shards \(why)")
         }
-        let cpuStart = processCPUSeconds()
         let planStart = Date()
         let plan = ShardPlan.make(rows: rows, labels: labels, shards: shardCount, parameters: parameters, refine: settings.refine,
                                   threads: settings.mergeThreads)
@@ -112,7 +136,11 @@ public enum ClusterBuild {
                 }
             }
             saved.graphs = [:]  // checked; the files stay in the work folder for the jobs and the merge
-            saved.refined = saved.refined.filter { inputs.validate($0.value, shard: $0.key) == nil }
+            // Each refinement is decoded and checked here, then read again by the merge: none is held.
+            saved.refined = saved.refined.filter { s in
+                guard let r = try? work.refinement(shard: s, largeCap: settings.maxMessageBytes) else { return false }
+                return inputs.validate(r, shard: s) == nil
+            }
             logger.info("resuming", metadata: ["shards_kept": "\(resumed.count)", "refinements_kept": "\(saved.refined.count)"])
         } else {
             try work.start(plan)
@@ -159,25 +187,31 @@ public enum ClusterBuild {
         local = nil
         if let e = box.error { throw e }
         let serveSeconds = Date().timeIntervalSince(started)
-
-        // The merge reads each shard's result back from the work folder, one shard at a time.
         let st = server.state.withLock { $0 }
         guard st.board.allDone(0..<shardCount) else {
             throw CoordinatorError.transport("the build ended with shards missing")
         }
+        return Served(plan: plan, work: work, state: st, workerCount: workerCount, resumedShards: resumed.count,
+                      resumedRefinements: saved.refined.count, planSeconds: planSeconds, serveSeconds: serveSeconds)
+    }
+
+    /// Merges the shard graphs and refinements, read back from the work folder one shard at a time,
+    /// and removes the work folder.
+    static func merge(_ served: Served, rows: inout [Float], labels: [UInt64], parameters: IndexParameters, settings: ClusterSettings,
+                      cpuStart: Double, logger: Logger) throws -> (HNSWIndex, ClusterReport) {
+        let (plan, work, st) = (served.plan, served.work, served.state)
+        let shardCount = plan.shards.count
+        var workerCount = served.workerCount
         logger.info("merging shard graphs", metadata: ["shards": "\(shardCount)", "threads": "\(settings.mergeThreads)"])
-        var refined = RefineOutput()
-        for s in 0..<shardCount {
-            if let r = st.refined[s] {
-                refined.lists += r.lists
-                refined.offers += r.offers
-            }
-        }
         let (index, mergeReport) = try HNSWIndex.merge(space: parameters.space, dim: parameters.dim, M: parameters.M,
-                                                       efConstruction: parameters.efConstruction, seed: parameters.seed, rows: rows,
-                                                       labels: labels, shards: plan.shards, refined: refined,
+                                                       efConstruction: parameters.efConstruction, seed: parameters.seed, rows: &rows,
+                                                       labels: labels, shards: plan.shards,
                                                        options: MergeOptions(threads: settings.mergeThreads, upperEf: Self.upperEf(parameters)),
-                                                       encodedGraph: { try work.graph(shard: $0) })
+                                                       encodedGraph: { try work.graph(shard: $0) },
+                                                       refinement: { s in
+                                                           guard shardCount > 1, st.refined.contains(s) else { return nil }
+                                                           return try work.refinement(shard: s, largeCap: settings.maxMessageBytes)
+                                                       })
         work.remove()
         if workerCount == 0 { workerCount = st.jobsByWorker.count }
         var report = ClusterReport()
@@ -190,15 +224,15 @@ public enum ClusterBuild {
         report.boundaryElements = plan.boundaryCount
         report.workers = workerCount
         report.jobsRun = st.jobsRun
-        report.resumedJobs = resumed.count + (shardCount > 1 ? saved.refined.count : 0)
+        report.resumedJobs = served.resumedShards + (shardCount > 1 ? served.resumedRefinements : 0)
         report.retries = st.retries
         report.lateResults = st.lateResults
         report.rejectedMessages = st.rejected
         report.jobsPerWorker = st.jobsByWorker
         report.shardBuildSeconds = (0..<shardCount).map { st.buildSeconds[$0] ?? 0 }
         report.refineSeconds = shardCount > 1 ? (0..<shardCount).map { st.refineSeconds[$0] ?? 0 } : []
-        report.planSeconds = planSeconds
-        report.serveSeconds = serveSeconds
+        report.planSeconds = served.planSeconds
+        report.serveSeconds = served.serveSeconds
         report.mergeLevelZeroSeconds = mergeReport.levelZeroSeconds
         report.mergeUpperSeconds = mergeReport.upperSeconds
         report.mergeRepairSeconds = mergeReport.repairSeconds
@@ -208,7 +242,7 @@ public enum ClusterBuild {
         logger.info("cluster build done", metadata: [
             "jobs_run": "\(st.jobsRun)", "resumed": "\(report.resumedJobs)", "retries": "\(st.retries)", "rejected_messages": "\(st.rejected)",
             "jobs_per_worker": "\(st.jobsByWorker.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))",
-            "serve_s": "\(String(format: "%.2f", serveSeconds))",
+            "serve_s": "\(String(format: "%.2f", served.serveSeconds))",
             "merge_s": "\(String(format: "%.2f", mergeReport.levelZeroSeconds + mergeReport.upperSeconds + mergeReport.repairSeconds))",
             "orphans_repaired": "\(mergeReport.orphansRepaired)"])
         return (index, report)

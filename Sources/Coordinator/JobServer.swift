@@ -97,7 +97,8 @@ final class JobServer: @unchecked Sendable {
         var uploads: [UInt32: Upload] = [:]
         /// The connections each job has been leased to: only they may send its result.
         var holders: [Int: Set<UInt32>] = [:]
-        var refined: [Int: RefineOutput] = [:]
+        /// Shards whose refinement is done (kept in the work folder, not in memory).
+        var refined: Set<Int> = []
         var refineSeconds: [Int: Double] = [:]
         var jobsByWorker: [String: Int] = [:]
         var buildSeconds: [Int: Double] = [:]
@@ -146,9 +147,9 @@ final class JobServer: @unchecked Sendable {
         self.refine = refine
         let S = inputs.plan.shards.count
         phases = S > 1 ? 2 : 1
-        let done = resumedShards.union(phases == 2 ? Set(resumed.refined.keys.map { $0 + S }) : [])
+        let done = resumedShards.union(phases == 2 ? Set(resumed.refined.map { $0 + S }) : [])
         var st = State(board: JobBoard(shards: S * phases, done: done))
-        st.refined = phases == 2 ? resumed.refined : [:]
+        st.refined = phases == 2 ? resumed.refined : []
         state = Locked(st)
     }
 
@@ -580,8 +581,8 @@ final class JobServer: @unchecked Sendable {
             if isBuild {
                 st.peers[pipe]?.held.insert(s)
                 st.buildSeconds[s] = seconds
-            } else if let refined {
-                st.refined[s] = refined
+            } else {
+                st.refined.insert(s)
                 st.refineSeconds[s] = seconds
             }
             return (true, st.board.doneCount, shardCount * phases)

@@ -17,10 +17,11 @@ public struct WorkFolder: Sendable {
     func shardPath(_ s: Int) -> String { path + "/shard-\(String(format: "%05d", s)).graph" }
     func refinePath(_ s: Int) -> String { path + "/refine-\(String(format: "%05d", s)).msg" }
 
-    /// What a resumed run finds: shard graphs and refinement messages, by shard.
+    /// What a resumed run finds: shard graphs, and the shards with a refinement message (read
+    /// with `refinement(shard:largeCap:)` when needed, so none is held decoded).
     public struct Saved: Sendable {
         public var graphs: [Int: [UInt8]] = [:]
-        public var refined: [Int: RefineOutput] = [:]
+        public var refined: Set<Int> = []
         public init() {}
     }
 
@@ -91,13 +92,23 @@ public struct WorkFolder: Sendable {
         var found = Saved()
         for s in plan.shards.indices {
             if let bytes = FileManager.default.contents(atPath: shardPath(s)) { found.graphs[s] = [UInt8](bytes) }
-            // A refinement is kept as the message that brought it, checksum included.
-            if let bytes = FileManager.default.contents(atPath: refinePath(s)),
-               case .refined(let r)? = try? WireMessage.decode([UInt8](bytes), largeCap: largeCap), Int(r.shard) == s {
-                found.refined[s] = r.output
-            }
+            if FileManager.default.fileExists(atPath: refinePath(s)) { found.refined.insert(s) }
         }
         return found
+    }
+
+    /// The refinement of shard `s` as stored (the REFINED message that brought it, checksum
+    /// included), or nil when there is none; an error when it cannot be read or decoded.
+    public func refinement(shard s: Int, largeCap: Int) throws -> RefineOutput? {
+        guard FileManager.default.fileExists(atPath: refinePath(s)) else { return nil }
+        let bytes: [UInt8]
+        do { bytes = try FileIO.readAll(refinePath(s)) } catch {
+            throw CoordinatorError.workFolder(path: path, reason: "cannot read back the refinement of shard \(s) (\(error)); run again with --resume")
+        }
+        guard case .refined(let r)? = try? WireMessage.decode(bytes, largeCap: largeCap), Int(r.shard) == s else {
+            throw CoordinatorError.workFolder(path: path, reason: "the saved refinement of shard \(s) is damaged; run again with --resume")
+        }
+        return r.output
     }
 
     public func storeRefined(shard: Int, message: [UInt8]) throws {

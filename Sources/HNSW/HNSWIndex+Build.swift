@@ -41,10 +41,33 @@ extension HNSWIndex {
     /// Adds rows (row-major, `dim` floats each) with their labels. New labels are inserted as a batch
     /// build; labels already present are updated in place, in row order, after the new ones.
     public func add(rows: UnsafeBufferPointer<Float>, labels: [UInt64], options: BuildOptions = BuildOptions()) throws {
+        let placed = try place(rows: rows, labels: labels)
+        try link(placed, options: options)
+        try applyUpdates(placed.updates, rows: rows, labels: labels)
+    }
+
+    /// `add(rows:labels:options:)` for a caller done with the rows: once the index holds its copy of
+    /// them (before the graph is built), `rows` is emptied, so a large build keeps the vectors in
+    /// memory once instead of twice. Rows that update existing labels keep `rows` until the end.
+    public func add(taking rows: inout [Float], labels: [UInt64], options: BuildOptions = BuildOptions()) throws {
+        let placed = try rows.withUnsafeBufferPointer { try place(rows: $0, labels: labels) }
+        if placed.updates.isEmpty { rows = [] }
+        try link(placed, options: options)
+        try rows.withUnsafeBufferPointer { try applyUpdates(placed.updates, rows: $0, labels: labels) }
+    }
+
+    /// New records written by `place`, still to be linked, and the rows that update existing labels.
+    struct Placed {
+        var fresh: Range<Int>
+        var updates: [Int]
+    }
+
+    /// Checks the rows and labels, and writes the record (vector, label, level) of every new label.
+    func place(rows: UnsafeBufferPointer<Float>, labels: [UInt64]) throws -> Placed {
         guard rows.count == labels.count * dim else {
             throw HNSWError.dimensionMismatch(expected: dim, got: labels.isEmpty ? rows.count : rows.count / labels.count)
         }
-        guard let base = rows.baseAddress, !labels.isEmpty else { return }
+        guard let base = rows.baseAddress, !labels.isEmpty else { return Placed(fresh: count..<count, updates: []) }
         var seen = Set<UInt64>(minimumCapacity: labels.count)
         var fresh: [Int] = []
         var updates: [Int] = []
@@ -63,14 +86,25 @@ extension HNSWIndex {
             labelToID[l] = id
         }
         count = start + fresh.count
+        return Placed(fresh: start..<count, updates: updates)
+    }
+
+    /// Builds the graph over the records `place` wrote.
+    func link(_ placed: Placed, options: BuildOptions) throws {
+        guard !placed.fresh.isEmpty else { return }
         switch options.mode {
         case .deterministic:
-            let finished = insertBatches(start..<count, maxBatch: options.batchSize, threads: options.threads, progress: options.progress,
+            let finished = insertBatches(placed.fresh, maxBatch: options.batchSize, threads: options.threads, progress: options.progress,
                                          shouldStop: options.shouldStop)
             guard finished else { throw HNSWError.cancelled }
         case .locked:
-            insertLocked(start..<count, threads: options.threads)
+            insertLocked(placed.fresh, threads: options.threads)
         }
+    }
+
+    /// Updates existing labels in place, in row order.
+    func applyUpdates(_ updates: [Int], rows: UnsafeBufferPointer<Float>, labels: [UInt64]) throws {
+        guard let base = rows.baseAddress else { return }
         for i in updates {
             try update(label: labels[i], vector: UnsafeBufferPointer(start: base + i * dim, count: dim))
         }

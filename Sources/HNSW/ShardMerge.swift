@@ -119,16 +119,21 @@ extension HNSWIndex {
 
     /// Merges the way a cluster build does: level 0 is each element's shard list, replaced by its
     /// refined list where there is one, with the refined offers applied; the upper layers are built
-    /// anew. `encodedGraph(s)` gives shard s's graph in `encodeGraph`'s layout; it is asked for one
-    /// shard at a time and only its level-0 lists are read, so a coordinator can keep shard results
-    /// on disk and hold one at a time, never a decoded index per shard. The bytes for the same inputs
-    /// are those of `merge(…graphs:refined:…)` with the decoded graphs.
+    /// anew. `encodedGraph(s)` gives shard s's graph in `encodeGraph`'s layout and `refinement(s)`
+    /// its refinement (nil for none); each is asked for one shard at a time and only its level-0
+    /// lists are read, so a coordinator can keep shard results on disk and hold one at a time, never
+    /// a decoded index or refinement per shard. `rows` is emptied once the index holds its copy of
+    /// the vectors. The bytes for the same inputs are those of `merge(…graphs:refined:…)` with the
+    /// decoded graphs and the refinements concatenated in shard order.
     public static func merge(space: Space, dim: Int, M: Int, efConstruction: Int, seed: UInt64,
-                             rows: UnsafeBufferPointer<Float>, labels: [UInt64], shards: [[Int]], refined: RefineOutput,
+                             rows: inout [Float], labels: [UInt64], shards: [[Int]],
                              options: MergeOptions = MergeOptions(),
-                             encodedGraph: (Int) throws -> [UInt8]) throws -> (HNSWIndex, MergeReport) {
-        let (g, _) = try start(space: space, dim: dim, M: M, efConstruction: efConstruction, seed: seed, rows: rows, labels: labels,
-                               shards: shards)
+                             encodedGraph: (Int) throws -> [UInt8],
+                             refinement: (Int) throws -> RefineOutput?) throws -> (HNSWIndex, MergeReport) {
+        let (g, _) = try rows.withUnsafeBufferPointer {
+            try start(space: space, dim: dim, M: M, efConstruction: efConstruction, seed: seed, rows: $0, labels: labels, shards: shards)
+        }
+        rows = []
         var report = MergeReport()
         let threads = options.threads
         let scratches = (0..<threads).map { _ in g.borrowScratch() }
@@ -138,7 +143,11 @@ extension HNSWIndex {
             let bytes = try encodedGraph(s)
             try bytes.withUnsafeBytes { try g.copyLevelZero(encoded: $0, members: members, shard: s) }
         }
-        var pairs = try g.applyRefined(refined)
+        // Refined lists replace shard lists after every shard's lists are in, in shard order.
+        var pairs: [UInt64] = []
+        for s in shards.indices {
+            if let r = try refinement(s) { pairs += try g.applyRefined(r) }
+        }
         report.reverseOffers = pairs.count
         g.applyOffers(&pairs, layer: 0, threads: threads, scratches: scratches)
         report.levelZeroSeconds = seconds(since: &clock)

@@ -82,12 +82,11 @@ struct BuildIndexCommand: ParsableCommand {
             let handler = RunLogHandler()
             let logger = Logger(label: "coordinator") { _ in handler }
             do {
-                (index, report) = try x.values.withUnsafeBufferPointer { rows in
-                    try ClusterBuild.run(rows: rows, labels: labels,
-                                         parameters: IndexParameters(space: space, dim: x.cols, M: m, efConstruction: efConstruction,
-                                                                     seed: seed, batchSize: batchSize),
-                                         settings: settings, logger: logger)
-                }
+                var rows = x.values
+                (index, report) = try ClusterBuild.run(rows: &rows, labels: labels,
+                                                       parameters: IndexParameters(space: space, dim: x.cols, M: m, efConstruction: efConstruction,
+                                                                                   seed: seed, batchSize: batchSize),
+                                                       settings: settings, logger: logger)
             } catch { throw clusterError(error) }
         } else {
             guard cluster.shards == nil, !cluster.resume else { throw CLIError.usage("--shards and --resume need --workers or --listen") }

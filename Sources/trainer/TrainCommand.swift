@@ -89,7 +89,7 @@ struct TrainCommand: ParsableCommand {
         return TrainingRun.ClusterIndexBuild(shards: settings.shards, source: cluster.shards != nil ? "command line" : config,
                                              shardsKey: cluster.shards != nil ? "--shards" : "cluster.shards") { rows, labels, space, dim in
             do {
-                return try ClusterBuild.run(rows: rows, labels: labels,
+                return try ClusterBuild.run(rows: &rows, labels: labels,
                                             parameters: IndexParameters(space: space, dim: dim, M: M, efConstruction: efc, seed: seed),
                                             settings: settings, logger: logger)
             } catch { throw clusterError(error) }

@@ -115,6 +115,58 @@ final class SearchTests: XCTestCase {
         }
     }
 
+    /// Exact search over the vectors an index holds gives the same neighbours and distances, bit for
+    /// bit, as exact search over the caller's rows of the same labels (the quality phase relies on it
+    /// once the build has taken the rows over), also over a subset of labels in another order.
+    func testExactSearchInAnIndexEqualsTheSearchOverItsRows() throws {
+        let dim = 13, n = 2_087, nq = 37, k = 7
+        let rows = randomRows(n, dim, seed: 21)
+        let queries = randomRows(nq, dim, seed: 22)
+        for space in [Space.l2, .ip, .cosine] {
+            let index = try HNSWIndex(space: space, dim: dim, M: 8, efConstruction: 40, capacity: n, seed: 5)
+            // Labels are not internal ids: the index gets them in reverse.
+            let labels = (0..<n).map { UInt64(n - 1 - $0) }
+            try rows.withUnsafeBufferPointer { try index.add(rows: $0, labels: labels, options: BuildOptions(threads: 2)) }
+            let chosen = (0..<n).filter { $0 % 3 != 1 }  // row r holds label n−1−r
+            let subset = chosen.flatMap { rows[($0 * dim)..<(($0 + 1) * dim)] }
+            let expected = subset.withUnsafeBufferPointer { bp in
+                queries.withUnsafeBufferPointer { ExactSearch.nearest(base: bp, queries: $0, dim: dim, k: k, space: space, threads: 2) }
+            }
+            let found = try queries.withUnsafeBufferPointer {
+                try ExactSearch.nearest(in: index, labels: chosen.map { labels[$0] }, queries: $0, k: k, threads: 2)
+            }
+            XCTAssertEqual(found, expected, "\(space)")
+        }
+        let index = try HNSWIndex(space: .l2, dim: dim, M: 8, efConstruction: 40, capacity: 4, seed: 5)
+        XCTAssertThrowsError(try queries.withUnsafeBufferPointer { try ExactSearch.nearest(in: index, labels: [9], queries: $0, k: 1, threads: 1) })
+    }
+
+    /// `add(taking:)` builds the same index as `add(rows:)` and releases the caller's rows.
+    func testAddTakingBuildsTheSameIndexAndReleasesTheRows() throws {
+        let dim = 8, n = 3_000
+        let rows = randomRows(n, dim, seed: 31)
+        let labels = (0..<n).map(UInt64.init)
+        let a = try HNSWIndex(space: .cosine, dim: dim, M: 8, efConstruction: 60, capacity: n, seed: 5)
+        try rows.withUnsafeBufferPointer { try a.add(rows: $0, labels: labels, options: BuildOptions(threads: 2)) }
+        let b = try HNSWIndex(space: .cosine, dim: dim, M: 8, efConstruction: 60, capacity: n, seed: 5)
+        var taken = rows
+        try b.add(taking: &taken, labels: labels, options: BuildOptions(threads: 2))
+        XCTAssertTrue(taken.isEmpty)
+        let pa = temporaryPath("taking-a.bin"), pb = temporaryPath("taking-b.bin")
+        try a.save(to: pa)
+        try b.save(to: pb)
+        XCTAssertEqual(try fileBytes(pa), try fileBytes(pb))
+        // Rows that update existing labels are applied, so those rows are kept to the end.
+        var again = Array(rows.prefix(2 * dim)).map { $0 + 1 } + randomRows(1, dim, seed: 32)
+        try b.resize(capacity: n + 1)
+        try b.add(taking: &again, labels: [0, 1, UInt64(n)], options: BuildOptions(threads: 2))
+        XCTAssertEqual(again.count, 3 * dim)
+        XCTAssertEqual(b.count, n + 1)
+        var moved = Array(rows[dim..<(2 * dim)]).map { $0 + 1 }
+        moved.withUnsafeMutableBufferPointer { Distance.normalize($0.baseAddress!, dim: dim) }
+        XCTAssertEqual(try b.vector(of: 1), moved)
+    }
+
     func testLevelsDependOnlyOnLabelAndSeed() {
         let mult = 1 / log(16.0)
         XCTAssertEqual(Levels.level(label: 12345, seed: 42, mult: mult), Levels.level(label: 12345, seed: 42, mult: mult))

@@ -46,8 +46,10 @@ final class QualityTests: XCTestCase {
         try rows.withUnsafeBufferPointer { try index.add(rows: $0, labels: (0..<n).map(UInt64.init), options: BuildOptions(threads: 2)) }
         let ids = (0..<n).map { "id\($0)" }
         let names = (0..<dim).map { "c\($0)" }
+        let deleted = [Bool](repeating: false, count: n)
+        let facts = QualityMeasure.vectorFacts(vectors: rows, dim: dim, ids: ids, deleted: deleted, columns: names, sampleSize: 50, seed: 42)
         let m = try QualityMeasure.measure(
-            vectors: rows, dim: dim, ids: ids, deleted: [Bool](repeating: false, count: n), columns: names, index: index, space: .cosine,
+            facts: facts, ids: ids, deleted: deleted, index: index, space: .cosine,
             quality: .init(sampleSize: 50, ef: [400, 10], maxDrift: nil), efSearch: 40, seed: 42, threads: 2)
         let (q, items) = (m.report, m.sample)
         XCTAssertEqual(q.recall.map(\.ef), [10, 40, 400])

@@ -615,3 +615,32 @@ def test_sampled_projector_shows_the_right_rows_of_projector_only_columns(sample
     x = np.load(sample / "models/vectors.npy")
     order = {item: i for i, item in enumerate(labels)}
     assert np.allclose(vectors, x[[order[i] for i in rows["item_id"]]], atol=1e-6)
+
+
+# The vectors' artifacts are staged before the index is built (so the build holds the vectors once):
+# a run killed during the build leaves its staging folder, which the next run removes; the staging
+# folders of live processes and the user's own files are left alone, and a failed first run leaves
+# no output folder behind.
+def test_a_killed_run_leaves_nothing_the_next_run_keeps(tmp_path):
+    import signal, time
+    trainer("synth", "--items", 60000, "--seed", 5, "--out", tmp_path / "data/sample")
+    cfg = config(tmp_path, **{"index.ef_construction": 400, "index.threads": 1, "export.tensorboard.enabled": False})
+    models = tmp_path / "models"
+    exe = os.path.abspath(os.environ.get("TRAINER", os.path.join(ROOT, ".build/release/trainer")))
+    p = subprocess.Popen([exe, "train", "--config", str(cfg)], stderr=subprocess.DEVNULL)
+    staging = models / f".staging-{p.pid}"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (staging / "vectors.npy").exists():
+        time.sleep(0.05)
+    time.sleep(0.3)
+    assert p.poll() is None, "the run ended before it could be interrupted"
+    p.send_signal(signal.SIGKILL)
+    p.wait(timeout=20)
+    assert (staging / "vectors.npy").exists() and not (models / "hnsw_index.bin").exists()
+    alive = models / f".staging-{os.getpid()}"
+    alive.mkdir()
+    (alive / "keep").write_text("a live process's")
+    (models / ".staging-notes.txt").write_text("the user's")
+    train(cfg)
+    assert not staging.exists() and (alive / "keep").exists() and (models / ".staging-notes.txt").exists()
+    assert sorted(n for n in os.listdir(models) if n.startswith(".")) == [alive.name, ".staging-notes.txt"]

@@ -136,10 +136,16 @@ extension TrainingRun {
             ? try ProjectorExporter.points(catalog: catalog, idColumn: config.input.idColumn, config: t, seed: config.seed,
                                            label: { rowLabel[$0] }, extra: kept.map { ($0, state.ids[$0]) })
             : nil
-        let quality = try publish(Artifacts(state: state, vectors: vectors, weights: weights, pipeline: pipeline, index: index,
-                              projector: projector, parentModel: previous.artifacts["hnsw_index.bin"],
-                              changes: changes),
-                    config: config, space: space, startedAt: startedAt, timings: &timings, threads: threads, logger: logger)
+        let staging = try Staging(folder: folder)
+        defer { staging.discard() }
+        let staged = try stage(staging, state: state, vectors: vectors, weights: weights, pipeline: pipeline, projector: projector,
+                               config: config, logger: logger)
+        vectors = []
+        weights = []
+        let quality = try publish(Artifacts(state: state, pipeline: pipeline, index: index, staged: staged,
+                                            parentModel: previous.artifacts["hnsw_index.bin"], changes: changes),
+                                  into: staging, config: config, space: space, startedAt: startedAt, timings: &timings,
+                                  threads: threads, logger: logger)
         return Summary(items: index.count - index.deletedCount, dimension: d, folder: folder, timings: timings, quality: quality)
     }
 

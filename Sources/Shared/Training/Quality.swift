@@ -341,12 +341,56 @@ public enum QualityMeasure {
         public var stepSeconds: [(String, Double)]
     }
 
-    /// Measures recall, column statistics, similarities, duplicates and the graph. `vectors` holds
-    /// one row per label (deleted labels included and skipped); `columns` names the output columns.
-    public static func measure(vectors: [Float], dim: Int, ids: [String], deleted: [Bool], columns: [String],
-                               index: HNSWIndex, space: Space, quality: TrainerConfig.Quality, efSearch: Int, seed: Int,
-                               threads: Int) throws -> Measured {
-        var steps: [(String, Double)] = []
+    /// What the quality report takes from the raw vectors: measured before the index is built, so
+    /// the vectors can be released once the index holds its copy (which cannot give them back: it
+    /// keeps cosine vectors normalised).
+    public struct VectorFacts: Sendable {
+        /// The sampled labels and their rows, the queries of the recall and similarity measurements.
+        public var sampled: [Int]
+        public var queries: [Float]
+        public var columns: [QualityReport.ColumnStats]
+        public var zeroVarianceColumns: [String]
+        public var duplicateShare: Double
+        public var stepSeconds: [(String, Double)]
+    }
+
+    /// Samples the queries and measures the column statistics and duplicates of the live rows.
+    /// `vectors` holds one row per label (deleted labels included and skipped); `columns` names the
+    /// output columns.
+    public static func vectorFacts(vectors: [Float], dim: Int, ids: [String], deleted: [Bool], columns: [String],
+                                   sampleSize: Int, seed: Int) -> VectorFacts {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let sampled = sample(ids: ids, deleted: deleted, size: sampleSize, seed: seed)
+        var queries: [Float] = []
+        queries.reserveCapacity(sampled.count * dim)
+        for label in sampled { queries += vectors[(label * dim)..<((label + 1) * dim)] }
+        let live: [Int]? = deleted.contains(true) ? deleted.indices.filter { !deleted[$0] } : nil
+        let n = live?.count ?? deleted.count
+        let t1 = DispatchTime.now().uptimeNanoseconds
+        // Two single-threaded measurements over read-only rows, run side by side.
+        final class Results: @unchecked Sendable {
+            var stats: (columns: [QualityReport.ColumnStats], constant: [String]) = ([], [])
+            var duplicates = 0.0
+        }
+        let results = Results()
+        DispatchQueue.concurrentPerform(iterations: 2) { task in
+            if task == 0 {
+                results.stats = columnStats(vectors, rows: n, dim: dim, names: columns, live: live)
+            } else {
+                results.duplicates = duplicateShare(vectors, rows: n, dim: dim, live: live)
+            }
+        }
+        let t2 = DispatchTime.now().uptimeNanoseconds
+        return VectorFacts(sampled: sampled, queries: queries, columns: results.stats.columns,
+                           zeroVarianceColumns: results.stats.constant, duplicateShare: results.duplicates,
+                           stepSeconds: [("sample", Double(t1 - t0) * 1e-9), ("vector_statistics", Double(t2 - t1) * 1e-9)])
+    }
+
+    /// Measures recall, similarities and the graph against exact search over the vectors the index
+    /// holds, and completes the report with `facts`. `ids` and `deleted` are per label.
+    public static func measure(facts: VectorFacts, ids: [String], deleted: [Bool], index: HNSWIndex, space: Space,
+                               quality: TrainerConfig.Quality, efSearch: Int, seed: Int, threads: Int) throws -> Measured {
+        var steps = facts.stepSeconds
         var t = DispatchTime.now().uptimeNanoseconds
         func step(_ name: String) {
             let now = DispatchTime.now().uptimeNanoseconds
@@ -356,19 +400,13 @@ public enum QualityMeasure {
         let live = deleted.indices.filter { !deleted[$0] }
         let n = live.count
         let k = QualityReport.k
-        let sampled = sample(ids: ids, deleted: deleted, size: quality.sampleSize, seed: seed)
-        let liveBase: [Float] = n == ids.count ? vectors : live.flatMap { vectors[($0 * dim)..<(($0 + 1) * dim)] }
-        var queries: [Float] = []
-        queries.reserveCapacity(sampled.count * dim)
-        for label in sampled { queries += vectors[(label * dim)..<((label + 1) * dim)] }
-        step("sample")
+        let sampled = facts.sampled
+        let queries = facts.queries
 
         // One exact search gives both the recall truth (top k, the item itself included, as a
         // served query by an item's vector sees it) and the neighbours (top k without the item).
-        let exact: [[Neighbor]] = liveBase.withUnsafeBufferPointer { b in
-            queries.withUnsafeBufferPointer { q in
-                n == 0 ? [] : ExactSearch.nearest(base: b, queries: q, dim: dim, k: min(k + 1, n), space: space, threads: threads)
-            }
+        let exact: [[Neighbor]] = try queries.withUnsafeBufferPointer { q in
+            n == 0 ? [] : try ExactSearch.nearest(in: index, labels: live.map(UInt64.init), queries: q, k: min(k + 1, n), threads: threads)
         }.map { row in row.map { Neighbor(label: UInt64(live[Int($0.label)]), distance: $0.distance) } }
         step("exact")
         let truth = exact.map { $0.prefix(k).map { Int($0.label) } }
@@ -395,23 +433,8 @@ public enum QualityMeasure {
             quantiles: QualityReport.quantileLevels.map { quantile(sorted: sortedSims, $0) },
             histogram: histogram(sims, lo: sortedSims.first ?? 0, hi: sortedSims.last ?? 0, bins: QualityReport.histogramBins))
 
-        // Three single-threaded measurements over read-only data, run side by side.
-        final class Results: @unchecked Sendable {
-            var stats: (columns: [QualityReport.ColumnStats], constant: [String]) = ([], [])
-            var duplicates = 0.0
-            var graph: GraphStatistics?
-        }
-        let results = Results()
-        DispatchQueue.concurrentPerform(iterations: 3) { task in
-            switch task {
-            case 0: results.stats = columnStats(liveBase, rows: n, dim: dim, names: columns)
-            case 1: results.duplicates = duplicateShare(liveBase, rows: n, dim: dim)
-            default: results.graph = index.statistics()
-            }
-        }
-        let stats = results.stats, duplicates = results.duplicates
-        let g = results.graph ?? index.statistics()
-        step("statistics")
+        let g = index.statistics()
+        step("graph")
         let graph = QualityReport.Graph(
             elements: g.count, deleted: g.deleted,
             layers: g.layers.map { .init(layer: $0.layer, nodes: $0.nodes, minDegree: $0.minDegree, meanDegree: $0.meanDegree, maxDegree: $0.maxDegree) },
@@ -424,14 +447,16 @@ public enum QualityMeasure {
             sampleSize: sampled.count, sampleSeed: seed, k: k, quantileLevels: QualityReport.quantileLevels, recall: recall,
             efSearch: efSearch, recallAtEfSearch: atSearch,
             efForRecall95: recall.first { $0.recall >= 0.95 }?.ef, efForRecall99: recall.first { $0.recall >= 0.99 }?.ef,
-            columns: stats.columns, zeroVarianceColumns: stats.constant,
-            similarity: simStats, duplicateShare: duplicates, graph: graph, drift: nil)
+            columns: facts.columns, zeroVarianceColumns: facts.zeroVarianceColumns,
+            similarity: simStats, duplicateShare: facts.duplicateShare, graph: graph, drift: nil)
         return Measured(report: report, sample: items, stepSeconds: steps)
     }
 
     /// Mean, population standard deviation and zero share per column, in Double; a column whose
-    /// values are all equal is named as zero-variance.
-    static func columnStats(_ x: [Float], rows n: Int, dim: Int, names: [String]) -> (columns: [QualityReport.ColumnStats], constant: [String]) {
+    /// values are all equal is named as zero-variance. The rows are `live` (row numbers of `x`), or
+    /// the first `n` rows when nil.
+    static func columnStats(_ x: [Float], rows n: Int, dim: Int, names: [String],
+                            live: [Int]? = nil) -> (columns: [QualityReport.ColumnStats], constant: [String]) {
         var sum = [Double](repeating: 0, count: dim), zeros = [Int](repeating: 0, count: dim)
         var lo = [Float](repeating: .infinity, count: dim), hi = [Float](repeating: -.infinity, count: dim)
         var sq = [Double](repeating: 0, count: dim)
@@ -442,7 +467,7 @@ public enum QualityMeasure {
                     lo.withUnsafeMutableBufferPointer { lo in
                         hi.withUnsafeMutableBufferPointer { hi in
                             for r in 0..<n {
-                                let row = xp.baseAddress! + r * dim
+                                let row = xp.baseAddress.unsafelyUnwrapped + (live?[r] ?? r) * dim
                                 for j in 0..<dim {
                                     let v = row[j]
                                     sum[j] += Double(v)
@@ -459,7 +484,7 @@ public enum QualityMeasure {
             // Two passes: squared deviations from the mean, as numpy's std.
             sq.withUnsafeMutableBufferPointer { sq in
                 for r in 0..<n {
-                    let row = xp.baseAddress! + r * dim
+                    let row = xp.baseAddress.unsafelyUnwrapped + (live?[r] ?? r) * dim
                     for j in 0..<dim {
                         let d = Double(row[j]) - mean[j]
                         sq[j] += d * d
@@ -479,20 +504,25 @@ public enum QualityMeasure {
     }
 
     /// Rows equal bit for bit to an earlier row (−0 counted as 0), as a share of the rows: only rows
-    /// with equal 64-bit hashes are compared.
-    static func duplicateShare(_ x: [Float], rows n: Int, dim: Int) -> Double {
+    /// with equal 64-bit hashes are compared. The rows are `live` (row numbers of `x`), or the first
+    /// `n` rows when nil.
+    static func duplicateShare(_ x: [Float], rows n: Int, dim: Int, live: [Int]? = nil) -> Double {
         guard n > 1 else { return 0 }
         func bits(_ v: Float) -> UInt32 { v == 0 ? 0 : v.bitPattern }
         var hashes = [UInt64](repeating: 0, count: n)
         for r in 0..<n {
             var h: UInt64 = 0x243F_6A88_85A3_08D3
+            let row = (live?[r] ?? r) * dim
             for j in 0..<dim {
-                h = (h ^ UInt64(bits(x[r * dim + j]))) &* 0x0000_0100_0000_01B3
+                h = (h ^ UInt64(bits(x[row + j]))) &* 0x0000_0100_0000_01B3
                 h ^= h >> 29
             }
             hashes[r] = h
         }
-        func equal(_ a: Int, _ b: Int) -> Bool { (0..<dim).allSatisfy { bits(x[a * dim + $0]) == bits(x[b * dim + $0]) } }
+        func equal(_ a: Int, _ b: Int) -> Bool {
+            let ra = (live?[a] ?? a) * dim, rb = (live?[b] ?? b) * dim
+            return (0..<dim).allSatisfy { bits(x[ra + $0]) == bits(x[rb + $0]) }
+        }
         // The first row of each hash, and the further distinct rows of a hash (a true collision).
         var first = [UInt64: Int](minimumCapacity: n)
         var more: [UInt64: [Int]] = [:]

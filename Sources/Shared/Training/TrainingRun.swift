@@ -76,8 +76,9 @@ public enum TrainingRun {
         public var quality: QualityReport?
     }
 
-    /// Builds the index of a full run from (rows, labels): in this process, or on a cluster.
-    public typealias IndexBuilder = (UnsafeBufferPointer<Float>, [UInt64], Space, Int) throws -> (HNSWIndex, ClusterReport?)
+    /// Builds the index of a full run from (rows, labels): in this process, or on a cluster. The
+    /// builder may empty `rows` once the index holds its copy of them.
+    public typealias IndexBuilder = (inout [Float], [UInt64], Space, Int) throws -> (HNSWIndex, ClusterReport?)
 
     /// A cluster build of the index: its shard count (checked against the catalog as soon as it is
     /// loaded, naming `shardsKey`) and the builder.
@@ -109,7 +110,7 @@ public enum TrainingRun {
         }
         // The catalog lives only inside this closure: what the rest of the run needs from it (ids,
         // fingerprints, the projector's points) is taken out first, so the index is built without it.
-        let (pipeline, vectors, weights, state, projector) = try { () throws -> (FeaturePipeline, [Float], [Double], ItemState, ProjectorExporter.Points?) in
+        var (pipeline, vectors, weights, state, projector) = try { () throws -> (FeaturePipeline, [Float], [Double], ItemState, ProjectorExporter.Points?) in
             let catalog = try timed("load") { try CatalogLoader.load(config: config) }
             for w in catalog.warnings { logger.warning("input", metadata: ["warning": "\(w)"]) }
             if let cluster, case .fixed(let shards) = cluster.shards,
@@ -129,38 +130,124 @@ public enum TrainingRun {
         guard let space = Space(rawValue: config.index.space) else { throw InputError("unknown space \(config.index.space)") }
         let count = state.ids.count
         let labels = (0..<count).map(UInt64.init)
-        let (index, clusterReport) = try timed("index") {
-            try vectors.withUnsafeBufferPointer { rows in
-                if let buildIndex { return try buildIndex(rows, labels, space, pipeline.dimension) }
-                let index = try HNSWIndex(space: space, dim: pipeline.dimension, M: config.index.M,
-                                          efConstruction: config.index.efConstruction, capacity: count,
-                                          seed: UInt64(config.seed))
-                let progress = ProgressReporter(phase: "index", logger: logger)
-                try index.add(rows: rows, labels: labels, options: BuildOptions(threads: threads, progress: { progress.update($0, $1) }))
-                return (index, nil)
+        // What comes from the raw vectors is written and measured now, so the index build can take
+        // the vectors over and the run holds them once.
+        let staging = try Staging(folder: config.export.outputDir)
+        defer { staging.discard() }
+        let staged = try stage(staging, state: state, vectors: vectors, weights: weights, pipeline: pipeline, projector: projector,
+                               config: config, logger: logger)
+        weights = []
+        let (index, clusterReport) = try timed("index") { () throws -> (HNSWIndex, ClusterReport?) in
+            if let buildIndex {
+                defer { vectors = [] }
+                return try buildIndex(&vectors, labels, space, pipeline.dimension)
             }
+            let index = try HNSWIndex(space: space, dim: pipeline.dimension, M: config.index.M,
+                                      efConstruction: config.index.efConstruction, capacity: count,
+                                      seed: UInt64(config.seed))
+            let progress = ProgressReporter(phase: "index", logger: logger)
+            try index.add(taking: &vectors, labels: labels, options: BuildOptions(threads: threads, progress: { progress.update($0, $1) }))
+            return (index, nil)
         }
         logger.info("index built", metadata: ["space": "\(space.rawValue)", "M": "\(config.index.M)",
                                               "ef_construction": "\(config.index.efConstruction)", "threads": "\(threads)",
                                               "peak_rss_mib": "\(peakRSS() >> 20)"])
-        let quality = try publish(Artifacts(state: state, vectors: vectors, weights: weights, pipeline: pipeline, index: index,
-                              projector: projector, parentModel: nil, changes: nil, cluster: clusterReport),
-                    config: config, space: space, startedAt: startedAt, timings: &timings, threads: threads, logger: logger)
+        let quality = try publish(Artifacts(state: state, pipeline: pipeline, index: index, staged: staged, parentModel: nil,
+                                            changes: nil, cluster: clusterReport),
+                                  into: staging, config: config, space: space, startedAt: startedAt, timings: &timings,
+                                  threads: threads, logger: logger)
         return Summary(items: count, dimension: pipeline.dimension, folder: config.export.outputDir, timings: timings,
                        quality: quality)
     }
 
-    /// Everything a run leaves in the output folder.
+    /// The run's staging folder, `.staging-PID` in the output folder: every artifact is written there
+    /// first and moved into place by `commit`. `discard` removes it, and the output folder too when
+    /// this run created it and nothing else is in it, so a failed run leaves the folder as it was.
+    struct Staging {
+        let folder: String
+        let path: String
+        let createdFolder: Bool
+
+        /// Creates the staging folder (and the output folder when missing), after removing the
+        /// staging folders of earlier runs whose process is gone (killed before they could).
+        init(folder: String) throws {
+            let fm = FileManager.default
+            var isDirectory: ObjCBool = false
+            let exists = fm.fileExists(atPath: folder, isDirectory: &isDirectory)
+            if exists, !isDirectory.boolValue {
+                throw ArtifactError(message: "\(folder): export.output_dir exists and is not a folder; nothing was written")
+            }
+            self.folder = folder
+            path = folder + "/.staging-\(getpid())"
+            createdFolder = !exists
+            if exists { Staging.removeAbandoned(in: folder) }
+            do {
+                try fm.createDirectory(atPath: path, withIntermediateDirectories: true)
+            } catch {
+                throw ArtifactError(message: "\(folder): cannot create the output folder (\((error as NSError).localizedDescription)); nothing was written")
+            }
+        }
+
+        func discard() {
+            try? FileManager.default.removeItem(atPath: path)
+            if createdFolder { rmdir(folder) }
+        }
+
+        /// `.staging-PID` folders whose process no longer exists: a run killed while it built its index.
+        static func removeAbandoned(in folder: String) {
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
+            for name in names where name.hasPrefix(".staging-") {
+                guard let pid = Int32(name.dropFirst(".staging-".count)), pid > 0, pid != getpid() else { continue }
+                if kill(pid, 0) == -1, errno == ESRCH { try? FileManager.default.removeItem(atPath: folder + "/" + name) }
+            }
+        }
+    }
+
+    /// What `stage` wrote and measured from the raw vectors.
+    struct Staged {
+        var facts: QualityMeasure.VectorFacts
+        var writeSeconds: Double
+    }
+
+    /// Writes the artifacts made from the raw vectors (labels.tsv, the `.npy` files, pipeline.json
+    /// and the projector) into the staging folder, and measures what the quality report needs of
+    /// them. `vectors` and `weights` hold one row per label (deleted labels keep their last vector).
+    static func stage(_ staging: Staging, state: ItemState, vectors: [Float], weights: [Double], pipeline: FeaturePipeline,
+                      projector: ProjectorExporter.Points?, config: TrainerConfig, logger: Logger) throws -> Staged {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        do {
+            try VectorExporter.write(folder: staging.path, ids: state.ids, vectors: vectors, dimension: pipeline.dimension,
+                                     weights: weights, pipeline: pipeline, numpy: config.export.numpy)
+            if let p = projector {
+                let points = try ProjectorExporter.write(folder: staging.path + "/tb_projector", points: p, vectors: vectors,
+                                                         dimension: pipeline.dimension, weights: weights,
+                                                         config: config.export.tensorboard)
+                let shown = state.deleted.count { !$0 }
+                if points < shown {
+                    logger.warning("projector sampled", metadata: ["points": "\(points)", "items": "\(shown)",
+                                                                   "max_points": "\(config.export.tensorboard.maxPoints)"])
+                } else {
+                    logger.info("projector written", metadata: ["points": "\(points)"])
+                }
+            }
+        } catch let e as ArtifactError {
+            throw e
+        } catch {
+            throw ArtifactError(message: "\(staging.folder): writing the artifacts failed: \(error); the previous artifacts are untouched")
+        }
+        let t1 = DispatchTime.now().uptimeNanoseconds
+        let facts = QualityMeasure.vectorFacts(vectors: vectors, dim: pipeline.dimension, ids: state.ids, deleted: state.deleted,
+                                               columns: pipeline.outputColumns, sampleSize: config.quality.sampleSize, seed: config.seed)
+        return Staged(facts: facts, writeSeconds: Double(t1 - t0) * 1e-9)
+    }
+
+    /// What the rest of a run leaves in the output folder, once `stage` has written the artifacts
+    /// made from the vectors.
     struct Artifacts {
         var state: ItemState
-        /// One row per label (deleted labels keep their last vector).
-        var vectors: [Float]
-        var weights: [Double]
         var pipeline: FeaturePipeline
         var index: HNSWIndex
-        /// The projector's points (nil when the projector is off); their vectors and weights are
-        /// read from `vectors` and `weights` by label.
-        var projector: ProjectorExporter.Points?
+        var staged: Staged
         var parentModel: String?
         var changes: [String: Int]?
         var cluster: ClusterReport? = nil
@@ -176,45 +263,21 @@ public enum TrainingRun {
     public static let reportName = "report.html"
     static let projectorFiles = ["vectors.tsv", "metadata.tsv", "projector_config.pbtxt", "projector_config.json"]
 
-    /// Measures the run's quality, writes every artifact into a staging folder, then moves them into
-    /// place together. Returns the quality section written to the metadata.
-    static func publish(_ a: Artifacts, config: TrainerConfig, space: Space, startedAt: Date, timings: inout [String: Double],
-                        threads: Int, logger: Logger) throws -> QualityReport {
+    /// Measures the run's quality, writes the remaining artifacts into the staging folder, then moves
+    /// them all into place together. Returns the quality section written to the metadata.
+    static func publish(_ a: Artifacts, into staging: Staging, config: TrainerConfig, space: Space, startedAt: Date,
+                        timings: inout [String: Double], threads: Int, logger: Logger) throws -> QualityReport {
         let folder = config.export.outputDir
-        let staging = folder + "/.staging-\(getpid())"
         let fm = FileManager.default
-        var isDirectory: ObjCBool = false
-        if fm.fileExists(atPath: folder, isDirectory: &isDirectory), !isDirectory.boolValue {
-            throw ArtifactError(message: "\(folder): export.output_dir exists and is not a folder; nothing was written")
-        }
-        // Quality before anything is staged: a run over its drift limit stops with the folder as it was.
+        // Quality before the rest is staged: a run over its drift limit stops with the folder as it was.
         let (quality, sampled) = try measureQuality(a, config: config, space: space, threads: threads, timings: &timings, logger: logger)
-        do {
-            try fm.createDirectory(atPath: staging, withIntermediateDirectories: true)
-        } catch {
-            throw ArtifactError(message: "\(folder): cannot create the output folder (\((error as NSError).localizedDescription)); nothing was written")
-        }
-        defer { try? fm.removeItem(atPath: staging) }
+        let staging = staging.path
         do {
             let t0 = DispatchTime.now().uptimeNanoseconds
-            try VectorExporter.write(folder: staging, ids: a.state.ids, vectors: a.vectors, dimension: a.pipeline.dimension,
-                                     weights: a.weights, pipeline: a.pipeline, numpy: config.export.numpy)
             try a.state.write(to: staging + "/item_state.tsv")
             try FileIO.writeAtomically(QualityMeasure.tsv(sampled).utf8, to: staging + "/quality_sample.tsv")
             try a.index.save(to: staging + "/hnsw_index.bin")
-            if let p = a.projector {
-                let points = try ProjectorExporter.write(folder: staging + "/tb_projector", points: p, vectors: a.vectors,
-                                                         dimension: a.pipeline.dimension, weights: a.weights,
-                                                         config: config.export.tensorboard)
-                let shown = a.index.count - a.index.deletedCount
-                if points < shown {
-                    logger.warning("projector sampled", metadata: ["points": "\(points)", "items": "\(shown)",
-                                                                   "max_points": "\(config.export.tensorboard.maxPoints)"])
-                } else {
-                    logger.info("projector written", metadata: ["points": "\(points)"])
-                }
-            }
-            timings["write"] = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+            timings["write"] = a.staged.writeSeconds + Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
             logger.info("phase done", metadata: ["phase": "write", "seconds": "\(String(format: "%.3f", timings["write"] ?? 0))"])
             var hashes: [String: String] = [:]
             for n in artifactNames where n != "tb_projector" && n != reportName && fm.fileExists(atPath: staging + "/" + n) {
@@ -257,9 +320,8 @@ public enum TrainingRun {
                                logger: Logger) throws -> (QualityReport, [SampledItem]) {
         let t0 = DispatchTime.now().uptimeNanoseconds
         let measured = try QualityMeasure.measure(
-            vectors: a.vectors, dim: a.pipeline.dimension, ids: a.state.ids, deleted: a.state.deleted,
-            columns: a.pipeline.outputColumns, index: a.index, space: space, quality: config.quality,
-            efSearch: config.index.efSearch, seed: config.seed, threads: threads)
+            facts: a.staged.facts, ids: a.state.ids, deleted: a.state.deleted, index: a.index, space: space,
+            quality: config.quality, efSearch: config.index.efSearch, seed: config.seed, threads: threads)
         var quality = measured.report
         let sampled = measured.sample
         let t1 = DispatchTime.now().uptimeNanoseconds
