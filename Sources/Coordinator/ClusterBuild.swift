@@ -51,16 +51,17 @@ public struct ClusterSettings: Sendable {
 /// The cluster build: plan the shards, serve them to workers, merge the returned graphs.
 /// The result depends only on the rows, labels, parameters and shard count.
 public enum ClusterBuild {
-    /// Builds the index of `rows` (row-major, `parameters.dim` floats each) on the cluster. `rows` is
-    /// emptied once the merged index holds its copy of the vectors, so the merge keeps them once.
-    public static func run(rows: inout [Float], labels: [UInt64], parameters: IndexParameters, settings: ClusterSettings,
-                           logger: Logger) throws -> (HNSWIndex, ClusterReport) {
+    /// Builds the index of `rows` (row-major, `parameters.dim` floats each) on the cluster. With
+    /// `rowsFile` (a float32 `.npy` file of the same rows), `rows` is emptied before the merge, which
+    /// reads the vectors back from the file: the coordinator then holds them once, in the index.
+    public static func run(rows: inout [Float], rowsFile: String? = nil, labels: [UInt64], parameters: IndexParameters,
+                           settings: ClusterSettings, logger: Logger) throws -> (HNSWIndex, ClusterReport) {
         let cpuStart = processCPUSeconds()
         let served = try rows.withUnsafeBufferPointer {
             try serve(rows: $0, labels: labels, parameters: parameters, settings: settings, logger: logger)
         }
-        return try merge(served, rows: &rows, labels: labels, parameters: parameters, settings: settings, cpuStart: cpuStart,
-                         logger: logger)
+        return try merge(served, rows: &rows, rowsFile: rowsFile, labels: labels, parameters: parameters, settings: settings,
+                         cpuStart: cpuStart, logger: logger)
     }
 
     /// What the serving phase leaves for the merge: every shard built (and refined), in the work folder.
@@ -197,21 +198,29 @@ public enum ClusterBuild {
 
     /// Merges the shard graphs and refinements, read back from the work folder one shard at a time,
     /// and removes the work folder.
-    static func merge(_ served: Served, rows: inout [Float], labels: [UInt64], parameters: IndexParameters, settings: ClusterSettings,
-                      cpuStart: Double, logger: Logger) throws -> (HNSWIndex, ClusterReport) {
+    static func merge(_ served: Served, rows: inout [Float], rowsFile: String?, labels: [UInt64], parameters: IndexParameters,
+                      settings: ClusterSettings, cpuStart: Double, logger: Logger) throws -> (HNSWIndex, ClusterReport) {
         let (plan, work, st) = (served.plan, served.work, served.state)
         let shardCount = plan.shards.count
         var workerCount = served.workerCount
         logger.info("merging shard graphs", metadata: ["shards": "\(shardCount)", "threads": "\(settings.mergeThreads)"])
-        let (index, mergeReport) = try HNSWIndex.merge(space: parameters.space, dim: parameters.dim, M: parameters.M,
-                                                       efConstruction: parameters.efConstruction, seed: parameters.seed, rows: &rows,
-                                                       labels: labels, shards: plan.shards,
-                                                       options: MergeOptions(threads: settings.mergeThreads, upperEf: Self.upperEf(parameters)),
-                                                       encodedGraph: { try work.graph(shard: $0) },
-                                                       refinement: { s in
-                                                           guard shardCount > 1, st.refined.contains(s) else { return nil }
-                                                           return try work.refinement(shard: s, largeCap: settings.maxMessageBytes)
-                                                       })
+        func merged(_ source: some RowSource) throws -> (HNSWIndex, MergeReport) {
+            try HNSWIndex.merge(space: parameters.space, dim: parameters.dim, M: parameters.M, efConstruction: parameters.efConstruction,
+                                seed: parameters.seed, rows: source, labels: labels, shards: plan.shards,
+                                options: MergeOptions(threads: settings.mergeThreads, upperEf: Self.upperEf(parameters)),
+                                encodedGraph: { try work.graph(shard: $0) },
+                                refinement: { s in
+                                    guard shardCount > 1, st.refined.contains(s) else { return nil }
+                                    return try work.refinement(shard: s, largeCap: settings.maxMessageBytes)
+                                })
+        }
+        let (index, mergeReport): (HNSWIndex, MergeReport)
+        if let rowsFile {
+            rows = []
+            (index, mergeReport) = try merged(NPY.RowStream(path: rowsFile, rows: labels.count, cols: parameters.dim))
+        } else {
+            (index, mergeReport) = try rows.withUnsafeBufferPointer { try merged(RowCursor($0, dim: parameters.dim)) }
+        }
         work.remove()
         if workerCount == 0 { workerCount = st.jobsByWorker.count }
         var report = ClusterReport()

@@ -392,8 +392,9 @@ final class JobServer: @unchecked Sendable {
         let order = [s] + needed.map(Int.init).sorted()
         let held: Set<Int> = state.withLock { st in
             let held = st.peers[pipe]?.held ?? []
-            // From now on the worker holds every shard of this job.
-            st.peers[pipe]?.held.formUnion(order)
+            // From now on the worker holds the shards of this job and no other (it drops the rest
+            // when the job arrives, so it keeps a shard and its neighbours, not the whole index).
+            st.peers[pipe]?.held = Set(order)
             return held
         }
         // Shard graphs are kept in the work folder only, read back when a job ships them.

@@ -46,14 +46,37 @@ extension HNSWIndex {
         try applyUpdates(placed.updates, rows: rows, labels: labels)
     }
 
-    /// `add(rows:labels:options:)` for a caller done with the rows: once the index holds its copy of
-    /// them (before the graph is built), `rows` is emptied, so a large build keeps the vectors in
-    /// memory once instead of twice. Rows that update existing labels keep `rows` until the end.
-    public func add(taking rows: inout [Float], labels: [UInt64], options: BuildOptions = BuildOptions()) throws {
-        let placed = try rows.withUnsafeBufferPointer { try place(rows: $0, labels: labels) }
-        if placed.updates.isEmpty { rows = [] }
-        try link(placed, options: options)
-        try rows.withUnsafeBufferPointer { try applyUpdates(placed.updates, rows: $0, labels: labels) }
+    /// Adds new labels whose rows `rows` delivers in label order, a block at a time: a caller
+    /// that has the rows in a file lets go of its own copy, and the build holds the vectors once.
+    /// Every label must be new. An error from `rows` leaves the index unusable.
+    public func add(labels: [UInt64], reading rows: some RowSource, options: BuildOptions = BuildOptions()) throws {
+        var seen = Set<UInt64>(minimumCapacity: labels.count)
+        for l in labels {
+            guard seen.insert(l).inserted else { throw HNSWError.duplicateLabel(l) }
+            guard labelToID[l] == nil else {
+                throw HNSWError.invalidParameter("label \(l) is already in the index; rows read in order add new labels only")
+            }
+        }
+        let start = count
+        try reserve(start + labels.count)
+        labelToID.reserveCapacity(start + labels.count)
+        let block = 4096
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: block * dim)
+        defer { buffer.deallocate() }
+        var done = 0
+        while done < labels.count {
+            let c = min(block, labels.count - done)
+            try rows.next(c, into: buffer)
+            for j in 0..<c {
+                let l = labels[done + j]
+                let id = UInt32(start + done + j)
+                writeRecord(id: id, vector: buffer + j * dim, label: l, level: Levels.level(label: l, seed: seed, mult: mult))
+                labelToID[l] = id
+            }
+            done += c
+            count = start + done
+        }
+        try link(Placed(fresh: start..<count, updates: []), options: options)
     }
 
     /// New records written by `place`, still to be linked, and the rows that update existing labels.

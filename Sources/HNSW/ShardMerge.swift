@@ -53,7 +53,8 @@ extension HNSWIndex {
         for (s, members) in shards.enumerated() where graphs[s].count != members.count {
             throw HNSWError.invalidParameter("shard \(s) has \(members.count) rows but its graph has \(graphs[s].count) elements")
         }
-        let (g, shardOf) = try start(space: space, dim: dim, M: M, efConstruction: efConstruction, seed: seed, rows: rows, labels: labels,
+        guard rows.count == labels.count * dim else { throw HNSWError.dimensionMismatch(expected: dim, got: rows.count) }
+        let (g, shardOf) = try start(space: space, dim: dim, M: M, efConstruction: efConstruction, seed: seed, rows: RowCursor(rows, dim: dim), labels: labels,
                                      shards: shards)
         var report = MergeReport()
         let threads = options.threads
@@ -122,18 +123,16 @@ extension HNSWIndex {
     /// anew. `encodedGraph(s)` gives shard s's graph in `encodeGraph`'s layout and `refinement(s)`
     /// its refinement (nil for none); each is asked for one shard at a time and only its level-0
     /// lists are read, so a coordinator can keep shard results on disk and hold one at a time, never
-    /// a decoded index or refinement per shard. `rows` is emptied once the index holds its copy of
-    /// the vectors. The bytes for the same inputs are those of `merge(…graphs:refined:…)` with the
-    /// decoded graphs and the refinements concatenated in shard order.
+    /// a decoded index or refinement per shard; `rows` may read the vectors back from a file. The
+    /// bytes for the same inputs are those of `merge(…graphs:refined:…)` with the decoded graphs and
+    /// the refinements concatenated in shard order.
     public static func merge(space: Space, dim: Int, M: Int, efConstruction: Int, seed: UInt64,
-                             rows: inout [Float], labels: [UInt64], shards: [[Int]],
+                             rows: some RowSource, labels: [UInt64], shards: [[Int]],
                              options: MergeOptions = MergeOptions(),
                              encodedGraph: (Int) throws -> [UInt8],
                              refinement: (Int) throws -> RefineOutput?) throws -> (HNSWIndex, MergeReport) {
-        let (g, _) = try rows.withUnsafeBufferPointer {
-            try start(space: space, dim: dim, M: M, efConstruction: efConstruction, seed: seed, rows: $0, labels: labels, shards: shards)
-        }
-        rows = []
+        let (g, _) = try start(space: space, dim: dim, M: M, efConstruction: efConstruction, seed: seed, rows: rows, labels: labels,
+                               shards: shards)
         var report = MergeReport()
         let threads = options.threads
         let scratches = (0..<threads).map { _ in g.borrowScratch() }
@@ -157,10 +156,9 @@ extension HNSWIndex {
 
     /// The merged index before any link: element i is row i with its label and level. Checks that
     /// the shards partition the rows; returns each row's shard.
-    private static func start(space: Space, dim: Int, M: Int, efConstruction: Int, seed: UInt64, rows: UnsafeBufferPointer<Float>,
+    private static func start(space: Space, dim: Int, M: Int, efConstruction: Int, seed: UInt64, rows: some RowSource,
                               labels: [UInt64], shards: [[Int]]) throws -> (HNSWIndex, [Int32]) {
         let n = labels.count
-        guard rows.count == n * dim, let base = rows.baseAddress else { throw HNSWError.dimensionMismatch(expected: dim, got: rows.count) }
         var shardOf = [Int32](repeating: -1, count: n)
         for (s, members) in shards.enumerated() {
             for r in members {
@@ -172,11 +170,22 @@ extension HNSWIndex {
         let g = try HNSWIndex(space: space, dim: dim, M: M, efConstruction: efConstruction, capacity: n, seed: seed)
         try g.reserve(n)
         g.labelToID.reserveCapacity(n)
-        for i in 0..<n {
-            g.writeRecord(id: UInt32(i), vector: base + i * dim, label: labels[i], level: Levels.level(label: labels[i], seed: seed, mult: g.mult))
-            guard g.labelToID.updateValue(UInt32(i), forKey: labels[i]) == nil else { throw HNSWError.duplicateLabel(labels[i]) }
+        let block = 4096
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: block * dim)
+        defer { buffer.deallocate() }
+        var done = 0
+        while done < n {
+            let c = min(block, n - done)
+            try rows.next(c, into: buffer)
+            for j in 0..<c {
+                let i = done + j
+                g.writeRecord(id: UInt32(i), vector: buffer + j * dim, label: labels[i],
+                              level: Levels.level(label: labels[i], seed: seed, mult: g.mult))
+                g.count = i + 1
+                guard g.labelToID.updateValue(UInt32(i), forKey: labels[i]) == nil else { throw HNSWError.duplicateLabel(labels[i]) }
+            }
+            done += c
         }
-        g.count = n
         return (g, shardOf)
     }
 

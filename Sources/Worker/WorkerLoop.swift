@@ -101,9 +101,9 @@ public enum WorkerLoop {
             return try exchange(.ready)
         }
 
-        // Shard graphs this worker built or received in the current session, by shard: refinement
-        // jobs then ship only their ids. A new session (a new connection) starts empty, as does the
-        // coordinator's record of what this worker holds.
+        // Shard graphs this worker built in the current session, or received for its last refinement,
+        // by shard: refinement jobs then ship only their ids. A new session (a new connection) starts
+        // empty, as does the coordinator's record of what this worker holds.
         var cache: [UInt32: HNSWIndex] = [:]
         var reportMs: UInt32 = 1000
         while true {
@@ -139,6 +139,11 @@ public enum WorkerLoop {
                         reply = try deliver(message)
                         summary.jobs += 1
                     case .refine(let job):
+                        // Only the shards this job names stay (the coordinator's record of what this
+                        // worker holds follows the same rule): a worker holds the shard it refines and
+                        // its neighbours, not every shard of the session.
+                        let named = Set(job.shards.map(\.shard))
+                        cache = cache.filter { named.contains($0.key) }
                         let held = cache
                         let outcome = try reporting(job: job.shard | 0x8000_0000, attempt: job.attempt, every: reportMs, exchange: exchange) { _ in
                             refine(job, threads: o.threads, cache: held, logger: logger)
@@ -146,6 +151,7 @@ public enum WorkerLoop {
                         let (message, received) = outcome.value
                         // The coordinator counts the shipped graphs as held by this worker either way.
                         cache.merge(received) { a, _ in a }
+                        logger.info("shard graphs held", metadata: ["refined": "\(job.shard)", "shards": "\(cache.keys.sorted().map(String.init).joined(separator: ","))"])
                         guard !outcome.abandoned else {
                             logger.info("refinement abandoned: the coordinator has its result", metadata: ["shard": "\(job.shard)"])
                             reply = try exchange(.ready)

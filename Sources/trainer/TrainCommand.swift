@@ -87,9 +87,9 @@ struct TrainCommand: ParsableCommand {
                                    crossEf: cfg.cluster.refineEf))
         let seed = UInt64(cfg.seed), M = cfg.index.M, efc = cfg.index.efConstruction
         return TrainingRun.ClusterIndexBuild(shards: settings.shards, source: cluster.shards != nil ? "command line" : config,
-                                             shardsKey: cluster.shards != nil ? "--shards" : "cluster.shards") { rows, labels, space, dim in
+                                             shardsKey: cluster.shards != nil ? "--shards" : "cluster.shards") { rows, rowsFile, labels, space, dim in
             do {
-                return try ClusterBuild.run(rows: &rows, labels: labels,
+                return try ClusterBuild.run(rows: &rows, rowsFile: rowsFile, labels: labels,
                                             parameters: IndexParameters(space: space, dim: dim, M: M, efConstruction: efc, seed: seed),
                                             settings: settings, logger: logger)
             } catch { throw clusterError(error) }

@@ -141,30 +141,29 @@ final class SearchTests: XCTestCase {
         XCTAssertThrowsError(try queries.withUnsafeBufferPointer { try ExactSearch.nearest(in: index, labels: [9], queries: $0, k: 1, threads: 1) })
     }
 
-    /// `add(taking:)` builds the same index as `add(rows:)` and releases the caller's rows.
-    func testAddTakingBuildsTheSameIndexAndReleasesTheRows() throws {
-        let dim = 8, n = 3_000
+    /// Rows read in order, a block at a time, build the same index as the rows in a buffer; only
+    /// new labels may be added that way, and a source that runs dry is an error.
+    func testAddingRowsReadInOrderBuildsTheSameIndex() throws {
+        let dim = 8, n = 9_000  // more than two blocks of 4,096
         let rows = randomRows(n, dim, seed: 31)
-        let labels = (0..<n).map(UInt64.init)
+        let labels = (0..<n).map { UInt64($0 * 3 + 1) }
         let a = try HNSWIndex(space: .cosine, dim: dim, M: 8, efConstruction: 60, capacity: n, seed: 5)
         try rows.withUnsafeBufferPointer { try a.add(rows: $0, labels: labels, options: BuildOptions(threads: 2)) }
-        let b = try HNSWIndex(space: .cosine, dim: dim, M: 8, efConstruction: 60, capacity: n, seed: 5)
-        var taken = rows
-        try b.add(taking: &taken, labels: labels, options: BuildOptions(threads: 2))
-        XCTAssertTrue(taken.isEmpty)
-        let pa = temporaryPath("taking-a.bin"), pb = temporaryPath("taking-b.bin")
+        let b = try HNSWIndex(space: .cosine, dim: dim, M: 8, efConstruction: 60, capacity: n + 1, seed: 5)
+        try rows.withUnsafeBufferPointer { try b.add(labels: labels, reading: RowCursor($0, dim: dim), options: BuildOptions(threads: 2)) }
+        let pa = temporaryPath("reading-a.bin"), pb = temporaryPath("reading-b.bin")
         try a.save(to: pa)
+        try b.resize(capacity: n)
         try b.save(to: pb)
         XCTAssertEqual(try fileBytes(pa), try fileBytes(pb))
-        // Rows that update existing labels are applied, so those rows are kept to the end.
-        var again = Array(rows.prefix(2 * dim)).map { $0 + 1 } + randomRows(1, dim, seed: 32)
         try b.resize(capacity: n + 1)
-        try b.add(taking: &again, labels: [0, 1, UInt64(n)], options: BuildOptions(threads: 2))
-        XCTAssertEqual(again.count, 3 * dim)
-        XCTAssertEqual(b.count, n + 1)
-        var moved = Array(rows[dim..<(2 * dim)]).map { $0 + 1 }
-        moved.withUnsafeMutableBufferPointer { Distance.normalize($0.baseAddress!, dim: dim) }
-        XCTAssertEqual(try b.vector(of: 1), moved)
+        XCTAssertThrowsError(try rows.withUnsafeBufferPointer { try b.add(labels: [labels[0]], reading: RowCursor($0, dim: dim)) }) {
+            XCTAssertTrue("\($0)".contains("already in the index"), "\($0)")
+        }
+        let c = try HNSWIndex(space: .l2, dim: dim, M: 8, efConstruction: 60, capacity: n, seed: 5)
+        XCTAssertThrowsError(try rows.withUnsafeBufferPointer {
+            try c.add(labels: (0..<UInt64(n)).map { $0 }, reading: RowCursor(UnsafeBufferPointer(rebasing: $0[0..<(100 * dim)]), dim: dim))
+        })
     }
 
     func testLevelsDependOnlyOnLabelAndSeed() {

@@ -35,6 +35,26 @@ final class NPYTests: XCTestCase {
         XCTAssertEqual(try NPY.read(path: p), m)
     }
 
+    /// A row stream gives the file's rows in order, block by block, and refuses another shape or
+    /// more rows than the file holds, naming the file.
+    func testRowStreamReadsRowsInOrderAndChecksTheShape() throws {
+        let values = (0..<(5 * 3)).map { Float($0) * 0.5 - 2 }
+        let p = path("stream.npy")
+        try NPY.write(FloatMatrix(rows: 5, cols: 3, values: values), to: p)
+        let stream = try NPY.RowStream(path: p, rows: 5, cols: 3)
+        var got = [Float](repeating: 0, count: 15)
+        try got.withUnsafeMutableBufferPointer { b in
+            try stream.next(2, into: b.baseAddress!)
+            try stream.next(0, into: b.baseAddress! + 6)
+            try stream.next(3, into: b.baseAddress! + 6)
+            XCTAssertThrowsError(try stream.next(1, into: b.baseAddress!)) { XCTAssertTrue("\($0)".contains(p), "\($0)") }
+        }
+        XCTAssertEqual(got, values)
+        XCTAssertThrowsError(try NPY.RowStream(path: p, rows: 5, cols: 4)) {
+            XCTAssertEqual("\($0)", "\(p): not a float32 .npy matrix: shape (5, 3), expected (5, 4)")
+        }
+    }
+
     func testOtherDtypesAreRefusedByName() throws {
         let p = try write(header("{'descr': '<f8', 'fortran_order': False, 'shape': (1, 1), }") + [UInt8](repeating: 0, count: 8), "f8.npy")
         XCTAssertThrowsError(try NPY.read(path: p)) { XCTAssertTrue("\($0)".contains("dtype is '<f8', expected '<f4'"), "\($0)") }

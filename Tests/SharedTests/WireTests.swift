@@ -61,13 +61,14 @@ final class WireTests: XCTestCase {
         XCTAssertThrowsError(try WireMessage.decode(framed)) { XCTAssertTrue("\($0)".contains("need"), "\($0)") }
     }
 
-    func testTheProtocolVersionIsThree() throws {
-        // Results travel as RESULT_CHUNKs since version 3: an older peer is told to upgrade.
-        XCTAssertEqual(WireMessage.version, 3)
+    func testTheProtocolVersionIsFour() throws {
+        // A worker keeps only its last refinement's shards since version 4 (results travel as
+        // RESULT_CHUNKs since 3): an older peer is told to upgrade.
+        XCTAssertEqual(WireMessage.version, 4)
         var old = WireMessage.ready.encoded()
-        old[4] = 2
+        old[4] = 3
         XCTAssertThrowsError(try WireMessage.decode(old)) {
-            XCTAssertEqual($0 as? WireError, .unsupportedVersion(2))
+            XCTAssertEqual($0 as? WireError, .unsupportedVersion(3))
             XCTAssertTrue("\($0)".contains("run the same trainer release on every node"))
         }
     }

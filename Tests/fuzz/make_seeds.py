@@ -141,7 +141,7 @@ incremental: {delete_missing: false}
 """)
 
 
-WIRE_VERSION = 3  # WireMessage.version
+WIRE_VERSION = 4  # WireMessage.version
 
 
 def wire_frame(msg_type: int, payload: bytes) -> bytes:

@@ -149,7 +149,7 @@ def test_a_worker_without_a_token_is_told_how_to_set_it(tmp_path):
     assert p.returncode == 2 and "TRAINER_CLUSTER_TOKEN" in p.stderr
 
 
-PROTOCOL = 3
+PROTOCOL = 4
 CHUNK_BYTES = 1 << 20
 # The coordinator's receive cap (WireMessage.coordinatorSocketCap): a whole RESULT_CHUNK and
 # room for the SP header nng counts with it.
@@ -540,7 +540,7 @@ def test_chunked_results_that_lie_about_their_size_or_sender_are_refused_by_name
     whole = FakeWorker(url, "whole")
     shard, attempt = whole.job()
     whole.refused(10, shard + attempt + (1).to_bytes(8, "little") + len(blob).to_bytes(4, "little") + blob)
-    coord.wait_for("a whole RESULT message (protocol 3 sends results as RESULT_CHUNK messages)")
+    coord.wait_for(f"a whole RESULT message (protocol {PROTOCOL} sends results as RESULT_CHUNK messages)")
 
     import pynng
     with pynng.Req0(dial=url, recv_timeout=1500, send_timeout=1500, resend_time=-1) as s:
@@ -825,3 +825,26 @@ def test_merged_recall_at_the_default_M_on_unclustered_data(tmp_path):
         index.set_ef(100)
         found[s] = recall(index.knn_query(q, k=10)[0], truth)
     assert found[4] >= found[1] - 0.01 and found[8] >= found[1] - 0.01, found
+
+
+def test_a_worker_holds_only_the_shards_of_its_last_refinement(slow, tmp_path):
+    """One worker builds all 8 shards, then refines each: it keeps the shard it refines and the
+    shards that one borders, not the whole index, and the bytes are those of two workers."""
+    d, ref = slow
+    url = f"tcp://127.0.0.1:{free_port()}"
+    coord = Coordinator(tmp_path, d / "x.npy", tmp_path / "t.bin", url, "--shards", 8, "--threads", 2)
+    w = worker(url, name="alone")
+    coord.result()
+    assert w.wait(timeout=30) == 0
+    log = w.stderr.read()
+    assert (tmp_path / "t.bin").read_bytes() == ref
+    held = {}
+    for line in log.splitlines():
+        if "shard graphs held" in line:
+            fields = dict(f.split("=", 1) for f in line.split() if "=" in f)
+            held[int(fields["refined"])] = {int(s) for s in fields["shards"].split(",")}
+    assert sorted(held) == list(range(8)), log
+    assert all(s in shards for s, shards in held.items())
+    # Before, a worker kept every shard it had built or received (all 8 here, from the first
+    # refinement on); now each refinement leaves only its own shards.
+    assert len({frozenset(v) for v in held.values()}) > 1 and min(len(v) for v in held.values()) < 8, held

@@ -38,12 +38,54 @@ public enum NPY {
     /// Reads a float32 (N, D) matrix. Other dtypes, Fortran order, other ranks and truncated
     /// or over-long files are refused with an error naming the file and the problem.
     public static func read(path: String) throws -> FloatMatrix {
+        let (r, n, d) = try open(path: path)
+        var values = [Float](repeating: 0, count: n * d)
+        if !values.isEmpty {
+            try wrapIO(path) { try values.withUnsafeMutableBytes { try r.read(into: $0.baseAddress.unsafelyUnwrapped, count: $0.count) } }
+        }
+        return FloatMatrix(rows: n, cols: d, values: values)
+    }
+
+    /// The rows of a float32 (N, D) `.npy` file read in order, a block at a time: a build can take
+    /// the vectors from the file it staged instead of keeping a copy of them in memory.
+    public final class RowStream: RowSource {
+        public let path: String
+        public let rows: Int
+        public let cols: Int
+        private let reader: FileIO.Reader
+        private var delivered = 0
+
+        /// Opens `path` and checks it holds `rows` × `cols` float32 values.
+        public init(path: String, rows: Int, cols: Int) throws {
+            let (r, n, d) = try NPY.open(path: path)
+            guard n == rows, d == cols else {
+                throw NPYError.format(path: path, message: "shape (\(n), \(d)), expected (\(rows), \(cols))")
+            }
+            self.path = path
+            self.rows = rows
+            self.cols = cols
+            reader = r
+        }
+
+        /// Writes the next `count` rows into `dest`.
+        public func next(_ count: Int, into dest: UnsafeMutablePointer<Float>) throws {
+            guard count >= 0, count <= rows - delivered else {
+                throw NPYError.io(path: path, message: "asked for rows \(delivered)..<\(delivered + count) of \(rows)")
+            }
+            try NPY.wrapIO(path) { try reader.read(into: dest, count: count * cols * 4) }
+            delivered += count
+        }
+    }
+
+    /// Opens a float32 (N, D) `.npy` file and checks its header and size: the reader stands at
+    /// the first value.
+    static func open(path: String) throws -> (FileIO.Reader, Int, Int) {
         let r: FileIO.Reader
         do { r = try FileIO.Reader(path: path) } catch let e as HNSWError { throw NPYError.io(path: path, message: ioMessage(e)) }
         func bad(_ m: String) -> NPYError { .format(path: path, message: m) }
         guard r.size >= 10 else { throw bad("the file is \(r.size) bytes, too short for a .npy header") }
         var pre = [UInt8](repeating: 0, count: 8)
-        try wrapIO(path) { try pre.withUnsafeMutableBytes { try r.read(into: $0.baseAddress!, count: 8) } }
+        try wrapIO(path) { try pre.withUnsafeMutableBytes { try r.read(into: $0.baseAddress.unsafelyUnwrapped, count: 8) } }
         guard Array(pre[0..<6]) == magic else { throw bad("missing the \\x93NUMPY magic") }
         let major = pre[6]
         let headerLength: Int
@@ -58,9 +100,8 @@ public enum NPY {
             throw bad("header length \(headerLength) runs past the end of the file")
         }
         var headerBytes = [UInt8](repeating: 0, count: headerLength)
-        try wrapIO(path) { try headerBytes.withUnsafeMutableBytes { try r.read(into: $0.baseAddress!, count: headerLength) } }
-        let header = try parseHeader(String(decoding: headerBytes, as: UTF8.self), bad: bad)
-        let (n, d) = header
+        try wrapIO(path) { try headerBytes.withUnsafeMutableBytes { try r.read(into: $0.baseAddress.unsafelyUnwrapped, count: headerLength) } }
+        let (n, d) = try parseHeader(String(decoding: headerBytes, as: UTF8.self), bad: bad)
         let (cells, o1) = n.multipliedReportingOverflow(by: d)
         let (bytes, o2) = cells.multipliedReportingOverflow(by: 4)
         guard !o1, !o2 else { throw bad("shape (\(n), \(d)) is too large") }
@@ -68,11 +109,7 @@ public enum NPY {
             throw bad("truncated: shape (\(n), \(d)) needs \(bytes) data bytes, the file has \(r.remaining)")
         }
         guard r.remaining == bytes else { throw bad("\(r.remaining - bytes) unexpected bytes after the data") }
-        var values = [Float](repeating: 0, count: cells)
-        if bytes > 0 {
-            try wrapIO(path) { try values.withUnsafeMutableBytes { try r.read(into: $0.baseAddress!, count: bytes) } }
-        }
-        return FloatMatrix(rows: n, cols: d, values: values)
+        return (r, n, d)
     }
 
     /// The reason alone: the path is named once, by NPYError.
@@ -81,7 +118,7 @@ public enum NPY {
         return "\(e)"
     }
 
-    private static func wrapIO<T>(_ path: String, _ body: () throws -> T) throws -> T {
+    fileprivate static func wrapIO<T>(_ path: String, _ body: () throws -> T) throws -> T {
         do { return try body() } catch let e as HNSWError { throw NPYError.io(path: path, message: ioMessage(e)) }
     }
 

@@ -76,9 +76,10 @@ public enum TrainingRun {
         public var quality: QualityReport?
     }
 
-    /// Builds the index of a full run from (rows, labels): in this process, or on a cluster. The
-    /// builder may empty `rows` once the index holds its copy of them.
-    public typealias IndexBuilder = (inout [Float], [UInt64], Space, Int) throws -> (HNSWIndex, ClusterReport?)
+    /// Builds the index of a full run from (rows, the staged `.npy` file of the same rows when there
+    /// is one, labels, space, dimension): in this process, or on a cluster. The builder may empty
+    /// `rows` and read them back from the file, so the vectors are held once.
+    public typealias IndexBuilder = (inout [Float], String?, [UInt64], Space, Int) throws -> (HNSWIndex, ClusterReport?)
 
     /// A cluster build of the index: its shard count (checked against the catalog as soon as it is
     /// loaded, naming `shardsKey`) and the builder.
@@ -140,13 +141,20 @@ public enum TrainingRun {
         let (index, clusterReport) = try timed("index") { () throws -> (HNSWIndex, ClusterReport?) in
             if let buildIndex {
                 defer { vectors = [] }
-                return try buildIndex(&vectors, labels, space, pipeline.dimension)
+                return try buildIndex(&vectors, staged.rowsFile, labels, space, pipeline.dimension)
             }
             let index = try HNSWIndex(space: space, dim: pipeline.dimension, M: config.index.M,
                                       efConstruction: config.index.efConstruction, capacity: count,
                                       seed: UInt64(config.seed))
             let progress = ProgressReporter(phase: "index", logger: logger)
-            try index.add(taking: &vectors, labels: labels, options: BuildOptions(threads: threads, progress: { progress.update($0, $1) }))
+            let options = BuildOptions(threads: threads, progress: { progress.update($0, $1) })
+            if let file = staged.rowsFile {
+                // The index reads the rows back from the staged vectors.npy, so they are in memory once.
+                vectors = []
+                try index.add(labels: labels, reading: NPY.RowStream(path: file, rows: count, cols: pipeline.dimension), options: options)
+            } else {
+                try vectors.withUnsafeBufferPointer { try index.add(rows: $0, labels: labels, options: options) }
+            }
             return (index, nil)
         }
         logger.info("index built", metadata: ["space": "\(space.rawValue)", "M": "\(config.index.M)",
@@ -207,6 +215,8 @@ public enum TrainingRun {
     struct Staged {
         var facts: QualityMeasure.VectorFacts
         var writeSeconds: Double
+        /// The staged vectors.npy (nil with `export.numpy: false`).
+        var rowsFile: String?
     }
 
     /// Writes the artifacts made from the raw vectors (labels.tsv, the `.npy` files, pipeline.json
@@ -238,7 +248,8 @@ public enum TrainingRun {
         let t1 = DispatchTime.now().uptimeNanoseconds
         let facts = QualityMeasure.vectorFacts(vectors: vectors, dim: pipeline.dimension, ids: state.ids, deleted: state.deleted,
                                                columns: pipeline.outputColumns, sampleSize: config.quality.sampleSize, seed: config.seed)
-        return Staged(facts: facts, writeSeconds: Double(t1 - t0) * 1e-9)
+        return Staged(facts: facts, writeSeconds: Double(t1 - t0) * 1e-9,
+                      rowsFile: config.export.numpy ? staging.path + "/vectors.npy" : nil)
     }
 
     /// What the rest of a run leaves in the output folder, once `stage` has written the artifacts

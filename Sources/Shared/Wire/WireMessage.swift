@@ -124,7 +124,9 @@ public enum WireMessage: Sendable, Equatable {
     /// is answered like READY instead (JOB, REFINE, WAIT or STOP), or ABANDON.
     case chunkReceived(next: UInt64)
 
-    public static let version: UInt16 = 3
+    /// 4: a worker keeps only the shards its last refinement job named (3 kept every shard of the
+    /// session), so coordinator and worker must agree on the version.
+    public static let version: UInt16 = 4
     static let magic: [UInt8] = Array("RCTW".utf8)
     public static let headerSize = 16
     /// Cap of the small control messages.
