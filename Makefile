@@ -8,7 +8,7 @@ SWIFT ?= swift
 PYTHON ?= python3
 VENV := .venv
 DEPLOY_VENV := .venv-deploy
-APT_PACKAGES := build-essential pkg-config python3-venv libsnappy-dev libzstd-dev zlib1g-dev liblz4-dev libbrotli-dev libnng-dev openssl iproute2 chromium
+APT_PACKAGES := build-essential pkg-config python3-venv libsnappy-dev libzstd-dev zlib1g-dev liblz4-dev libbrotli-dev libnng-dev openssl iproute2 chromium strace
 TRAINER := .build/release/trainer
 STATIC_TRAINER := .build-static/release/trainer
 

@@ -208,7 +208,7 @@ public enum ClusterBuild {
             try HNSWIndex.merge(space: parameters.space, dim: parameters.dim, M: parameters.M, efConstruction: parameters.efConstruction,
                                 seed: parameters.seed, rows: source, labels: labels, shards: plan.shards,
                                 options: MergeOptions(threads: settings.mergeThreads, upperEf: Self.upperEf(parameters)),
-                                encodedGraph: { try work.graph(shard: $0) },
+                                graph: { try work.graphReader(shard: $0) },
                                 refinement: { s in
                                     guard shardCount > 1, st.refined.contains(s) else { return nil }
                                     return try work.refinement(shard: s, largeCap: settings.maxMessageBytes)

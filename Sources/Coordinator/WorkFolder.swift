@@ -126,6 +126,13 @@ public struct WorkFolder: Sendable {
         }
     }
 
+    /// A completed shard's graph file, opened for the merge to stream.
+    public func graphReader(shard: Int) throws -> FileIO.Reader {
+        do { return try FileIO.Reader(path: shardPath(shard)) } catch {
+            throw CoordinatorError.workFolder(path: path, reason: "cannot read back the result of shard \(shard) (\(error)); run again with --resume")
+        }
+    }
+
     public func discard(shard: Int) { try? FileManager.default.removeItem(atPath: shardPath(shard)) }
 
     /// Removes what the coordinator wrote: its files, the marker, and the folder if that leaves it

@@ -120,16 +120,16 @@ extension HNSWIndex {
 
     /// Merges the way a cluster build does: level 0 is each element's shard list, replaced by its
     /// refined list where there is one, with the refined offers applied; the upper layers are built
-    /// anew. `encodedGraph(s)` gives shard s's graph in `encodeGraph`'s layout and `refinement(s)`
-    /// its refinement (nil for none); each is asked for one shard at a time and only its level-0
-    /// lists are read, so a coordinator can keep shard results on disk and hold one at a time, never
-    /// a decoded index or refinement per shard; `rows` may read the vectors back from a file. The
+    /// anew. `graph(s)` opens shard s's graph file (`encodeGraph`'s layout) and `refinement(s)` gives
+    /// its refinement (nil for none); each is asked for one shard at a time, the graph is streamed and
+    /// only its level-0 lists are kept, so a coordinator keeps shard results on disk and never holds a
+    /// shard's graph or refinements of every shard; `rows` may read the vectors back from a file. The
     /// bytes for the same inputs are those of `merge(…graphs:refined:…)` with the decoded graphs and
     /// the refinements concatenated in shard order.
     public static func merge(space: Space, dim: Int, M: Int, efConstruction: Int, seed: UInt64,
                              rows: some RowSource, labels: [UInt64], shards: [[Int]],
                              options: MergeOptions = MergeOptions(),
-                             encodedGraph: (Int) throws -> [UInt8],
+                             graph: (Int) throws -> FileIO.Reader,
                              refinement: (Int) throws -> RefineOutput?) throws -> (HNSWIndex, MergeReport) {
         let (g, _) = try start(space: space, dim: dim, M: M, efConstruction: efConstruction, seed: seed, rows: rows, labels: labels,
                                shards: shards)
@@ -139,8 +139,7 @@ extension HNSWIndex {
         defer { scratches.forEach(g.returnScratch) }
         var clock = ContinuousClock.now
         for (s, members) in shards.enumerated() {
-            let bytes = try encodedGraph(s)
-            try bytes.withUnsafeBytes { try g.copyLevelZero(encoded: $0, members: members, shard: s) }
+            try g.copyLevelZero(from: try graph(s), members: members, shard: s)
         }
         // Refined lists replace shard lists after every shard's lists are in, in shard order.
         var pairs: [UInt64] = []
@@ -251,42 +250,42 @@ extension HNSWIndex {
     /// Copies shard `shard`'s level-0 lists from its encoded graph into this index, shard ids mapped
     /// to rows through `members`. The bytes come from a file, so every count, id and length is
     /// checked before use, as `assemble` checks them.
-    func copyLevelZero(encoded graph: UnsafeRawBufferPointer, members: [Int], shard: Int) throws {
+    func copyLevelZero(from r: FileIO.Reader, members: [Int], shard: Int) throws {
         let n = members.count
-        var pos = 0
         func bad(_ m: String) -> HNSWError { .invalidGraph("shard \(shard): \(m)") }
         func u32() throws -> UInt32 {
-            guard graph.count - pos >= 4 else { throw bad("it ends at byte \(pos), inside a 4-byte field") }
-            defer { pos += 4 }
-            return UInt32(littleEndian: graph.loadUnaligned(fromByteOffset: pos, as: UInt32.self))
+            guard r.remaining >= 4 else { throw bad("it ends at byte \(r.position), inside a 4-byte field") }
+            return try r.read(UInt32.self)
         }
         guard try u32() == Self.graphMagic else { throw bad("it does not start with the shard-graph magic") }
         guard Int(try u32()) == n else { throw bad("its element count does not match the shard's \(n) items") }
-        pos += 8  // max level and entry point: the upper layers are rebuilt
+        _ = try u32()  // max level and entry point: the upper layers are rebuilt
+        _ = try u32()
         guard Int(try u32()) == maxM, Int(try u32()) == maxM0 else { throw bad("its link caps do not match M = \(M)") }
-        guard graph.count - pos >= n else { throw bad("it ends inside the level table") }
-        let levelsAt = pos
-        pos += n
-        for j in 0..<n {
-            let top = Int(graph[levelsAt + j])
-            for layer in 0...top {
-                guard graph.count - pos >= 2 else { throw bad("it ends inside element \(j)'s lists") }
-                let c = Int(UInt16(littleEndian: graph.loadUnaligned(fromByteOffset: pos, as: UInt16.self)))
-                pos += 2
-                guard c <= (layer == 0 ? maxM0 : maxM), graph.count - pos >= 4 * c else { throw bad("element \(j) has a bad list on layer \(layer)") }
-                if layer == 0 {
+        guard r.remaining >= n else { throw bad("it ends inside the level table") }
+        var levels = [UInt8](repeating: 0, count: n)
+        if n > 0 { try levels.withUnsafeMutableBytes { try r.read(into: $0.baseAddress.unsafelyUnwrapped, count: n) } }
+        var list = [UInt32](repeating: 0, count: max(maxM0, maxM) + 1)
+        try list.withUnsafeMutableBufferPointer { lp in
+            let l = lp.baseAddress.unsafelyUnwrapped
+            for j in 0..<n {
+                for layer in 0...Int(levels[j]) {
+                    guard r.remaining >= 2 else { throw bad("it ends inside element \(j)'s lists") }
+                    let c = Int(try r.read(UInt16.self))
+                    guard c <= (layer == 0 ? maxM0 : maxM), r.remaining >= 4 * c else { throw bad("element \(j) has a bad list on layer \(layer)") }
+                    try r.read(into: l, count: 4 * c)
+                    guard layer == 0 else { continue }
                     let dst = links(UInt32(members[j]), 0)
                     dst[0] = UInt32(c)
                     for k in 0..<c {
-                        let x = Int(UInt32(littleEndian: graph.loadUnaligned(fromByteOffset: pos + 4 * k, as: UInt32.self)))
+                        let x = Int(UInt32(littleEndian: l[k]))
                         guard x < n, x != j else { throw bad("element \(j) links to \(x)") }
                         dst[1 + k] = UInt32(members[x])
                     }
                 }
-                pos += 4 * c
             }
         }
-        guard pos == graph.count else { throw bad("it has \(graph.count - pos) bytes after the last list") }
+        guard r.remaining == 0 else { throw bad("it has \(r.remaining) bytes after the last list") }
     }
 
     /// Applies the workers' refined lists (checked: ids, caps, no self links); returns the refined

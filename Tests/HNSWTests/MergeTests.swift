@@ -87,6 +87,11 @@ final class MergeTests: XCTestCase {
             try index.save(to: path)
             return try fileBytes(path)
         }
+        func reader(_ bytes: [UInt8]) throws -> FileIO.Reader {
+            let path = temporaryPath("graph-\(UUID().uuidString).bin")
+            try writeBytes(bytes, path)
+            return try FileIO.Reader(path: path)
+        }
         var asked: [Int] = []
         let (decoded, r1) = try rows.withUnsafeBufferPointer {
             try HNSWIndex.merge(space: .cosine, dim: dim, M: M, efConstruction: 60, seed: 42, rows: $0, labels: labels, shards: shards,
@@ -99,7 +104,7 @@ final class MergeTests: XCTestCase {
         let (streamed, r2) = try rows.withUnsafeBufferPointer {
             try HNSWIndex.merge(space: .cosine, dim: dim, M: M, efConstruction: 60, seed: 42, rows: RowCursor($0, dim: dim), labels: labels,
                                 shards: shards, options: MergeOptions(threads: 2),
-                                encodedGraph: { s in asked.append(s); return encoded[s] },
+                                graph: { s in asked.append(s); return try reader(encoded[s]) },
                                 refinement: { s in refinedAsked.append(s); return perShard[s] })
         }
         XCTAssertEqual(asked, [0, 1, 2])
@@ -114,7 +119,7 @@ final class MergeTests: XCTestCase {
                                  (encoded[1] + [0], "shard 1: it has 1 bytes after the last list")] {
             XCTAssertThrowsError(try rows.withUnsafeBufferPointer {
                 try HNSWIndex.merge(space: .cosine, dim: dim, M: M, efConstruction: 60, seed: 42, rows: RowCursor($0, dim: dim), labels: labels,
-                                    shards: shards, encodedGraph: { s in s == 1 ? damaged : encoded[s] }, refinement: { perShard[$0] })
+                                    shards: shards, graph: { s in try reader(s == 1 ? damaged : encoded[s]) }, refinement: { perShard[$0] })
             }) { error in
                 XCTAssertTrue("\(error)".contains(words), "\(error)")
             }

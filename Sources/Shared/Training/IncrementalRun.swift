@@ -18,6 +18,8 @@ extension TrainingRun {
         let folder = config.export.outputDir
         var timings: [String: Double] = [:]
         let t0 = DispatchTime.now().uptimeNanoseconds
+        // A run killed while it committed is rolled back before the model is read.
+        try Staging.recoverAbandoned(in: folder, logger: logger)
         let metaPath = folder + "/training_metadata.json"
         guard let metaData = FileManager.default.contents(atPath: metaPath) else {
             throw ModelMismatch(message: "\(metaPath): no saved model to update; run a full training first (trainer train without --incremental)")
@@ -37,6 +39,9 @@ extension TrainingRun {
         var index: HNSWIndex
         do { index = try HNSWIndex.load(path: folder + "/hnsw_index.bin", space: space, dim: pipeline.dimension, seed: UInt64(config.seed)) }
         catch { throw InputError("\(error)") }
+        for name in ["vectors.npy", "item_weights.npy"] where !FileManager.default.fileExists(atPath: folder + "/" + name) {
+            throw ModelMismatch(message: "\(folder)/\(name): the saved model has no \(name) (it was trained with export.numpy: false), and an incremental run starts from the saved vectors; run a full training")
+        }
         let oldVectors: FloatMatrix, oldWeights: FloatMatrix
         do {
             oldVectors = try NPY.read(path: folder + "/vectors.npy")

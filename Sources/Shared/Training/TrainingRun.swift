@@ -101,6 +101,7 @@ public enum TrainingRun {
     public static func run(config: TrainerConfig, threads: Int, logger: Logger, cluster: ClusterIndexBuild? = nil) throws -> Summary {
         let buildIndex = cluster?.build
         let startedAt = Date()
+        try Staging.recoverAbandoned(in: config.export.outputDir, logger: logger)
         var timings: [String: Double] = [:]
         func timed<T>(_ phase: String, _ body: () throws -> T) rethrows -> T {
             let t0 = DispatchTime.now().uptimeNanoseconds
@@ -175,9 +176,13 @@ public enum TrainingRun {
         let folder: String
         let path: String
         let createdFolder: Bool
+        /// Marks a staging folder as the trainer's: only folders carrying it are ever cleaned up.
+        static let markerName = ".trainer-staging"
+        /// Written by `commit` once every previous artifact is set aside, before the first new one moves in.
+        static let movingName = ".moving-in"
 
-        /// Creates the staging folder (and the output folder when missing), after removing the
-        /// staging folders of earlier runs whose process is gone (killed before they could).
+        /// Creates the staging folder (and the output folder when missing). Runs call
+        /// `recoverAbandoned` first, before they read anything from the folder.
         init(folder: String) throws {
             let fm = FileManager.default
             var isDirectory: ObjCBool = false
@@ -188,11 +193,11 @@ public enum TrainingRun {
             self.folder = folder
             path = folder + "/.staging-\(getpid())"
             createdFolder = !exists
-            if exists { Staging.removeAbandoned(in: folder) }
             do {
                 try fm.createDirectory(atPath: path, withIntermediateDirectories: true)
+                try FileIO.writeAtomically(Array("routing-candidates trainer staging folder\n".utf8), to: path + "/" + Self.markerName)
             } catch {
-                throw ArtifactError(message: "\(folder): cannot create the output folder (\((error as NSError).localizedDescription)); nothing was written")
+                throw ArtifactError(message: "\(folder): cannot create the staging folder (\(error)); nothing was written")
             }
         }
 
@@ -201,12 +206,38 @@ public enum TrainingRun {
             if createdFolder { rmdir(folder) }
         }
 
-        /// `.staging-PID` folders whose process no longer exists: a run killed while it built its index.
-        static func removeAbandoned(in folder: String) {
-            guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
-            for name in names where name.hasPrefix(".staging-") {
-                guard let pid = Int32(name.dropFirst(".staging-".count)), pid > 0, pid != getpid() else { continue }
-                if kill(pid, 0) == -1, errno == ESRCH { try? FileManager.default.removeItem(atPath: folder + "/" + name) }
+        /// The staging folders of runs whose process is gone (killed during the build or the
+        /// commit), recognised by their marker. A run killed while it moved its artifacts in leaves
+        /// the output folder mixing two runs: the previous run's artifacts, set aside in
+        /// `previous/`, are put back (and the killed run's own removed), unless every new artifact
+        /// had already moved in (the metadata, moved last, is no longer in the staging folder).
+        static func recoverAbandoned(in folder: String, logger: Logger) throws {
+            let fm = FileManager.default
+            guard let names = try? fm.contentsOfDirectory(atPath: folder) else { return }
+            for name in names.sorted() where name.hasPrefix(".staging-") {
+                let staging = folder + "/" + name
+                // The trainer's: it carries the marker, or a run was killed while it wrote the marker.
+                let entries = (try? fm.contentsOfDirectory(atPath: staging)) ?? ["?"]
+                let ours = entries.contains(markerName) || entries.allSatisfy { $0.hasPrefix(markerName + ".tmp-") }
+                guard let pid = Int32(name.dropFirst(".staging-".count)), pid > 0, pid != getpid(), ours,
+                      kill(pid, 0) == -1, errno == ESRCH else { continue }
+                let backup = staging + "/previous"
+                let movingIn = fm.fileExists(atPath: staging + "/" + movingName)
+                let finished = movingIn && !fm.fileExists(atPath: staging + "/training_metadata.json")
+                let setAside = artifactNames.filter { fm.fileExists(atPath: backup + "/" + $0) }
+                if !finished && (movingIn || !setAside.isEmpty) {
+                    for n in artifactNames where movingIn && fm.fileExists(atPath: folder + "/" + n) {
+                        // Once moving in began, every name in the folder is the killed run's.
+                        try? fm.removeItem(atPath: folder + "/" + n)
+                    }
+                    for n in setAside where rename(backup + "/" + n, folder + "/" + n) != 0 {
+                        throw ArtifactError(message: "\(backup)/\(n): cannot restore the previous artifact set aside by an interrupted run (\(String(cString: strerror(errno)))); move it into \(folder) by hand, nothing else was changed")
+                    }
+                    logger.warning("interrupted run rolled back", metadata: [
+                        "folder": "\(folder)", "pid": "\(pid)", "restored": "\(setAside.joined(separator: ","))",
+                        "reason": "a run killed while it moved its artifacts in left the folder mixing two runs; the previous run's artifacts are back"])
+                }
+                try? fm.removeItem(atPath: staging)
             }
         }
     }
@@ -395,8 +426,10 @@ public enum TrainingRun {
         return (quality, sampled)
     }
 
-    /// Moves every staged artifact into place. The previous ones are set aside first (also those
-    /// this run does not produce) and put back if any move fails, so the folder never mixes two runs.
+    /// Moves every staged artifact into place: first every previous artifact is set aside (also
+    /// those this run does not produce), then the new ones move in, the metadata last. A failed move
+    /// puts everything back, so the folder never mixes two runs; a run killed in between is rolled
+    /// back by the next (`Staging.recoverAbandoned`), which tells the phases apart by `movingName`.
     static func commit(staging: String, into folder: String) throws {
         let fm = FileManager.default
         let backup = staging + "/previous"
@@ -409,21 +442,23 @@ public enum TrainingRun {
             for n in moved.reversed() { rename(folder + "/" + n, staging + "/" + n) }
             for n in setAside.reversed() { rename(backup + "/" + n, folder + "/" + n) }
         }
-        for n in artifactNames {
-            let target = folder + "/" + n
-            if fm.fileExists(atPath: target) {
-                guard rename(target, backup + "/" + n) == 0 else {
-                    let reason = String(cString: strerror(errno))
-                    rollBack()
-                    throw ArtifactError(message: "\(target): cannot replace the previous artifact (\(reason)); the previous artifacts are untouched")
-                }
-                setAside.append(n)
-            }
-            guard fm.fileExists(atPath: staging + "/" + n) else { continue }
-            guard rename(staging + "/" + n, target) == 0 else {
+        for n in artifactNames where fm.fileExists(atPath: folder + "/" + n) {
+            guard rename(folder + "/" + n, backup + "/" + n) == 0 else {
                 let reason = String(cString: strerror(errno))
                 rollBack()
-                throw ArtifactError(message: "\(target): cannot move the new artifact into place (\(reason)); the previous artifacts are untouched")
+                throw ArtifactError(message: "\(folder)/\(n): cannot replace the previous artifact (\(reason)); the previous artifacts are untouched")
+            }
+            setAside.append(n)
+        }
+        do { try FileIO.writeAtomically([UInt8](), to: staging + "/" + Staging.movingName) } catch {
+            rollBack()
+            throw ArtifactError(message: "\(staging): cannot record the commit's progress (\(error)); the previous artifacts are untouched")
+        }
+        for n in artifactNames where fm.fileExists(atPath: staging + "/" + n) {
+            guard rename(staging + "/" + n, folder + "/" + n) == 0 else {
+                let reason = String(cString: strerror(errno))
+                rollBack()
+                throw ArtifactError(message: "\(folder)/\(n): cannot move the new artifact into place (\(reason)); the previous artifacts are untouched")
             }
             moved.append(n)
         }
