@@ -442,12 +442,16 @@ public enum TrainingRun {
             for n in moved.reversed() { rename(folder + "/" + n, staging + "/" + n) }
             for n in setAside.reversed() { rename(backup + "/" + n, folder + "/" + n) }
         }
-        for n in artifactNames where fm.fileExists(atPath: folder + "/" + n) {
-            guard rename(folder + "/" + n, backup + "/" + n) == 0 else {
+        // Moves `n` from one folder to another, or puts everything back and says what failed.
+        func move(_ n: String, from: String, to: String, failure: String) throws {
+            guard rename(from + "/" + n, to + "/" + n) == 0 else {
                 let reason = String(cString: strerror(errno))
                 rollBack()
-                throw ArtifactError(message: "\(folder)/\(n): cannot replace the previous artifact (\(reason)); the previous artifacts are untouched")
+                throw ArtifactError(message: "\(folder)/\(n): cannot \(failure) (\(reason)); the previous artifacts are untouched")
             }
+        }
+        for n in artifactNames where fm.fileExists(atPath: folder + "/" + n) {
+            try move(n, from: folder, to: backup, failure: "replace the previous artifact")
             setAside.append(n)
         }
         do { try FileIO.writeAtomically([UInt8](), to: staging + "/" + Staging.movingName) } catch {
@@ -455,11 +459,7 @@ public enum TrainingRun {
             throw ArtifactError(message: "\(staging): cannot record the commit's progress (\(error)); the previous artifacts are untouched")
         }
         for n in artifactNames where fm.fileExists(atPath: staging + "/" + n) {
-            guard rename(staging + "/" + n, folder + "/" + n) == 0 else {
-                let reason = String(cString: strerror(errno))
-                rollBack()
-                throw ArtifactError(message: "\(folder)/\(n): cannot move the new artifact into place (\(reason)); the previous artifacts are untouched")
-            }
+            try move(n, from: staging, to: folder, failure: "move the new artifact into place")
             moved.append(n)
         }
     }
