@@ -60,6 +60,14 @@ extension HNSWIndex {
         let start = count
         try reserve(start + labels.count)
         labelToID.reserveCapacity(start + labels.count)
+        try appendRecords(labels: labels, from: rows)
+        try link(Placed(fresh: start..<count, updates: []), options: options)
+    }
+
+    /// Writes the records (vector, label, level) of `labels`, whose rows `rows` delivers in order,
+    /// after the current elements, a block at a time; room is reserved by the caller. The count
+    /// follows each record, so an error leaves none uncounted (the index is then unusable).
+    func appendRecords(labels: [UInt64], from rows: some RowSource) throws {
         let block = 4096
         let buffer = UnsafeMutablePointer<Float>.allocate(capacity: block * dim)
         defer { buffer.deallocate() }
@@ -69,14 +77,13 @@ extension HNSWIndex {
             try rows.next(c, into: buffer)
             for j in 0..<c {
                 let l = labels[done + j]
-                let id = UInt32(start + done + j)
+                let id = UInt32(count)
                 writeRecord(id: id, vector: buffer + j * dim, label: l, level: Levels.level(label: l, seed: seed, mult: mult))
-                labelToID[l] = id
+                count += 1
+                guard labelToID.updateValue(id, forKey: l) == nil else { throw HNSWError.duplicateLabel(l) }
             }
             done += c
-            count = start + done
         }
-        try link(Placed(fresh: start..<count, updates: []), options: options)
     }
 
     /// New records written by `place`, still to be linked, and the rows that update existing labels.

@@ -169,22 +169,7 @@ extension HNSWIndex {
         let g = try HNSWIndex(space: space, dim: dim, M: M, efConstruction: efConstruction, capacity: n, seed: seed)
         try g.reserve(n)
         g.labelToID.reserveCapacity(n)
-        let block = 4096
-        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: block * dim)
-        defer { buffer.deallocate() }
-        var done = 0
-        while done < n {
-            let c = min(block, n - done)
-            try rows.next(c, into: buffer)
-            for j in 0..<c {
-                let i = done + j
-                g.writeRecord(id: UInt32(i), vector: buffer + j * dim, label: labels[i],
-                              level: Levels.level(label: labels[i], seed: seed, mult: g.mult))
-                g.count = i + 1
-                guard g.labelToID.updateValue(UInt32(i), forKey: labels[i]) == nil else { throw HNSWError.duplicateLabel(labels[i]) }
-            }
-            done += c
-        }
+        try g.appendRecords(labels: labels, from: rows)
         return (g, shardOf)
     }
 

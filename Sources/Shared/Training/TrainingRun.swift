@@ -226,9 +226,9 @@ public enum TrainingRun {
                 let finished = movingIn && !fm.fileExists(atPath: staging + "/training_metadata.json")
                 let setAside = artifactNames.filter { fm.fileExists(atPath: backup + "/" + $0) }
                 if !finished && (movingIn || !setAside.isEmpty) {
-                    for n in artifactNames where movingIn && fm.fileExists(atPath: folder + "/" + n) {
-                        // Once moving in began, every name in the folder is the killed run's.
-                        try? fm.removeItem(atPath: folder + "/" + n)
+                    if movingIn {
+                        // Once moving in began, every artifact in the folder is the killed run's.
+                        for n in artifactNames where fm.fileExists(atPath: folder + "/" + n) { try? fm.removeItem(atPath: folder + "/" + n) }
                     }
                     for n in setAside where rename(backup + "/" + n, folder + "/" + n) != 0 {
                         throw ArtifactError(message: "\(backup)/\(n): cannot restore the previous artifact set aside by an interrupted run (\(String(cString: strerror(errno)))); move it into \(folder) by hand, nothing else was changed")
