@@ -10,8 +10,10 @@ import Synchronization
 /// assembled into a shard graph and kept there. A malformed message closes its connection only.
 final class JobServer: @unchecked Sendable {
     enum Reply {
-        case send([UInt8])
-        case sendThenClose([UInt8])
+        case send(WireMessage)
+        /// A refinement job, already written in place into its outgoing message (`refineMessage`).
+        case sendWritten(OutgoingMessage)
+        case sendThenClose(WireMessage)
         case close
     }
 
@@ -188,10 +190,12 @@ final class JobServer: @unchecked Sendable {
             let request: NNGContext.Request
             do { request = try await ctx.receive() } catch { return }
             switch handle(request) {
-            case .send(let bytes):
-                try? await ctx.send(bytes)
-            case .sendThenClose(let bytes):
-                try? await ctx.send(bytes)
+            case .send(let message):
+                try? await ctx.send(OutgoingMessage(message))
+            case .sendWritten(let message):
+                try? await ctx.send(message)
+            case .sendThenClose(let message):
+                try? await ctx.send(OutgoingMessage(message))
                 try? await Task.sleep(for: .milliseconds(100))
                 socket.closePipe(request.pipe)
             case .close:
@@ -255,7 +259,7 @@ final class JobServer: @unchecked Sendable {
         case .hello(let name):
             let nonce = Handshake.nonce()
             state.withLock { $0.peers[request.pipe] = Peer(name: name, challenge: nonce) }
-            return .send(WireMessage.challenge(nonce: nonce).encoded())
+            return .send(WireMessage.challenge(nonce: nonce))
         case .auth(let mac, let workerNonce):
             return authenticate(request.pipe, mac: mac, workerNonce: workerNonce)
         case .ready:
@@ -277,7 +281,7 @@ final class JobServer: @unchecked Sendable {
             return next(for: request.pipe, peer: peer)
         case .progress(let job, let attempt, let done, let total):
             guard let peer = authenticated(request.pipe) else { return refuse(request.pipe, "PROGRESS before authentication") }
-            return .send(progressed(jobNumber(job), attempt: attempt, done: done, total: total, pipe: request.pipe, peer: peer).encoded())
+            return .send(progressed(jobNumber(job), attempt: attempt, done: done, total: total, pipe: request.pipe, peer: peer))
         case .challenge, .welcome, .reject, .job, .wait, .stop, .refine, .carryOn, .abandon, .chunkReceived:
             return refuse(request.pipe, "a \(message.name) message is never sent by a worker")
         }
@@ -350,11 +354,11 @@ final class JobServer: @unchecked Sendable {
         guard let peer = result.0 else { return refuse(pipe, "AUTH without a HELLO") }
         guard result.1 else {
             logger.warning("worker failed authentication; connection closed", metadata: ["peer": "\(peer.name)", "pipe": "\(pipe)"])
-            return .sendThenClose(WireMessage.reject(reason: "authentication failed: the worker's token does not match the coordinator's").encoded())
+            return .sendThenClose(WireMessage.reject(reason: "authentication failed: the worker's token does not match the coordinator's"))
         }
         logger.info("worker joined", metadata: ["worker": "\(peer.name)", "id": "\(peer.workerID)"])
         let proof = Handshake.proof(token: token, role: "coordinator", nonce: workerNonce)
-        return .send(WireMessage.welcome(mac: proof, workerID: peer.workerID, reportMilliseconds: reportMilliseconds).encoded())
+        return .send(WireMessage.welcome(mac: proof, workerID: peer.workerID, reportMilliseconds: reportMilliseconds))
     }
 
     /// The next JOB, a WAIT, or STOP for this connection.
@@ -370,22 +374,26 @@ final class JobServer: @unchecked Sendable {
             return .some((l.shard, l.attempt))
         }
         switch lease {
-        case .none: return .send(WireMessage.wait(milliseconds: 250).encoded())
-        case .some(nil): return .send(WireMessage.stop.encoded())
+        case .none: return .send(WireMessage.wait(milliseconds: 250))
+        case .some(nil): return .send(WireMessage.stop)
         case .some(let l?):
             if l.0 < shardCount {
                 logger.info("job leased", metadata: ["worker": "\(peer.name)", "shard": "\(l.0)", "attempt": "\(l.1)"])
                 return .send(jobMessage(shard: l.0, attempt: l.1))
             }
             let s = l.0 - shardCount
-            logger.info("refinement leased", metadata: ["worker": "\(peer.name)", "shard": "\(s)", "attempt": "\(l.1)"])
-            guard let message = refineMessage(shard: s, attempt: l.1, pipe: pipe) else { return .send(WireMessage.wait(milliseconds: 250).encoded()) }
-            return .send(message)
+            guard let message = refineMessage(shard: s, attempt: l.1, pipe: pipe) else { return .send(WireMessage.wait(milliseconds: 250)) }
+            logger.info("refinement leased", metadata: ["worker": "\(peer.name)", "shard": "\(s)", "attempt": "\(l.1)",
+                                                        "mib": "\(String(format: "%.1f", Double(message.count) / 1_048_576))"])
+            return .sendWritten(message)
         }
     }
 
     /// The phase-2 job of shard `s`: its graph and rows, the shards its boundary elements border, and the boundary.
-    func refineMessage(shard s: Int, attempt: UInt32, pipe: UInt32) -> [UInt8]? {
+    /// The message is written in place: each shipped shard's rows and labels are copied from the
+    /// inputs and its graph read from the work folder straight into the outgoing message, so the
+    /// coordinator holds a job's shards once (they were read into arrays, encoded and copied again).
+    func refineMessage(shard s: Int, attempt: UInt32, pipe: UInt32) -> OutgoingMessage? {
         let boundary = plan.boundary[s]
         var needed = Set<UInt32>()
         for (_, ts) in boundary { needed.formUnion(ts) }
@@ -397,37 +405,63 @@ final class JobServer: @unchecked Sendable {
             st.peers[pipe]?.held = Set(order)
             return held
         }
-        // Shard graphs are kept in the work folder only, read back when a job ships them.
-        var bytes: [[UInt8]] = []
+        func failed(_ t: Int, _ error: any Error) -> OutgoingMessage? {
+            state.withLock { $0.failure = .workFolder(path: work.path, reason: "cannot read back the result of shard \(t): \(error)") }
+            return nil
+        }
+        // Shard graphs are kept in the work folder only, read when a job ships them.
+        var graphs: [FileIO.Reader?] = []
         for t in order {
             if held.contains(t) {
-                bytes.append([])
+                graphs.append(nil)
                 continue
             }
-            do { bytes.append(try work.graph(shard: t)) } catch {
-                state.withLock { $0.failure = .workFolder(path: work.path, reason: "cannot read back the result of shard \(t): \(error)") }
-                return nil
-            }
+            do { graphs.append(try work.graphReader(shard: t)) } catch { return failed(t, error) }
         }
-        let shipped = zip(order, bytes).map { t, graph -> ShippedShard in
-            let members = plan.shards[t]
-            if held.contains(t) {
-                return ShippedShard(shard: UInt32(t), cached: true, members: members.map { UInt32($0) }, labels: [], vectors: [], graph: [])
-            }
-            return ShippedShard(shard: UInt32(t), members: members.map { UInt32($0) }, labels: inputs.labels(of: t), vectors: inputs.rows(of: t),
-                                graph: graph)
+        let shipped = order.map { t in
+            ShippedShard(shard: UInt32(t), cached: held.contains(t), members: plan.shards[t].map { UInt32($0) }, labels: [], vectors: [], graph: [])
         }
         let p = parameters
-        return WireMessage.refine(RefineSpec(shard: UInt32(s), attempt: attempt, space: p.space, dim: p.dim, M: p.M, efConstruction: p.efConstruction,
-                                             seed: p.seed, crossK: refine.crossK, crossEf: refine.crossEf, shards: shipped,
-                                             boundary: boundary)).encoded()
+        let spec = RefineSpec(shard: UInt32(s), attempt: attempt, space: p.space, dim: p.dim, M: p.M, efConstruction: p.efConstruction,
+                              seed: p.seed, crossK: refine.crossK, crossEf: refine.crossEf, shards: shipped, boundary: boundary)
+        func size(_ i: Int, _ part: ShippedPart) -> Int {
+            let n = plan.shards[order[i]].count
+            return switch part {
+            case .labels: n * 8
+            case .vectors: n * p.dim * 4
+            case .graph: graphs[i]?.size ?? 0
+            }
+        }
+        do {
+            return try OutgoingMessage(count: WireMessage.refineCount(spec, size: size)) { buffer in
+                try WireMessage.encodeRefine(spec, size: size, into: buffer) { i, part, dest in
+                    switch part {
+                    case .labels: inputs.writeLabels(of: order[i], into: dest)
+                    case .vectors: inputs.writeRows(of: order[i], into: dest)
+                    case .graph:
+                        guard let graph = graphs[i], let base = dest.baseAddress else { return }
+                        do { try graph.read(into: base, count: dest.count) } catch { throw ShardReadError(shard: order[i], error: error) }
+                    }
+                }
+            }
+        } catch let e as ShardReadError {
+            return failed(e.shard, e.error)
+        } catch {
+            state.withLock { $0.failure = .transport("cannot allocate the refinement job of shard \(s): \(error)") }
+            return nil
+        }
     }
 
-    func jobMessage(shard: Int, attempt: UInt32) -> [UInt8] {
+    private struct ShardReadError: Error {
+        var shard: Int
+        var error: any Error
+    }
+
+    func jobMessage(shard: Int, attempt: UInt32) -> WireMessage {
         let p = parameters
         return WireMessage.job(JobSpec(shard: UInt32(shard), attempt: attempt, space: p.space, dim: p.dim, M: p.M, efConstruction: p.efConstruction,
                                        seed: p.seed, batchSize: p.batchSize, labels: inputs.labels(of: shard),
-                                       vectors: inputs.rows(of: shard))).encoded()
+                                       vectors: inputs.rows(of: shard)))
     }
 
     /// "shard s" or "the refinement of shard s", for messages.
@@ -497,7 +531,7 @@ final class JobServer: @unchecked Sendable {
         switch step {
         case .stale:
             logger.info("result of a job already done dropped", metadata: ["worker": "\(peer.name)", "job": "\(job)", "attempt": "\(c.attempt)"])
-            return .send(WireMessage.abandon.encoded())
+            return .send(WireMessage.abandon)
         case .refused(let reason):
             return refuse(pipe, reason)
         case .failed(let reason):
@@ -515,7 +549,7 @@ final class JobServer: @unchecked Sendable {
                 }
                 return next(for: pipe, peer: peer)
             case .success(let received) where received < u.total:
-                return .send(WireMessage.chunkReceived(next: received).encoded())
+                return .send(WireMessage.chunkReceived(next: received))
             case .success:
                 state.withLock { st in if st.uploads[pipe] === u { st.uploads[pipe] = nil } }
                 return finish(u, from: pipe, peer: peer)

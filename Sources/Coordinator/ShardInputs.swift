@@ -22,17 +22,28 @@ struct ShardInputs: @unchecked Sendable {
 
     /// Shard `s`'s rows, row-major, in member order.
     func rows(of s: Int) -> [Float] {
-        let members = plan.shards[s]
-        let d = parameters.dim
-        var v = [Float](repeating: 0, count: members.count * d)
-        v.withUnsafeMutableBufferPointer { vp in
-            for (j, r) in members.enumerated() { (vp.baseAddress! + j * d).update(from: rows.baseAddress! + r * d, count: d) }
+        [Float](unsafeUninitializedCapacity: plan.shards[s].count * parameters.dim) { buffer, count in
+            writeRows(of: s, into: UnsafeMutableRawBufferPointer(buffer))
+            count = buffer.count
         }
-        return v
+    }
+
+    /// Writes shard `s`'s rows into `dest` (members × dim floats, any alignment): a refinement job
+    /// message gets them in place.
+    func writeRows(of s: Int, into dest: UnsafeMutableRawBufferPointer) {
+        let d = parameters.dim
+        for (j, r) in plan.shards[s].enumerated() {
+            dest.baseAddress.map { ($0 + j * d * 4).copyMemory(from: rows.baseAddress! + r * d, byteCount: d * 4) }
+        }
     }
 
     /// Shard `s`'s labels, in member order.
     func labels(of s: Int) -> [UInt64] { plan.shards[s].map { labels[$0] } }
+
+    /// Writes shard `s`'s labels into `dest` (little-endian UInt64s, any alignment).
+    func writeLabels(of s: Int, into dest: UnsafeMutableRawBufferPointer) {
+        for (j, r) in plan.shards[s].enumerated() { dest.storeBytes(of: labels[r].littleEndian, toByteOffset: j * 8, as: UInt64.self) }
+    }
 
     /// Rebuilds shard `s`'s index from a worker's encoded graph, which validates every field.
     func assemble(shard s: Int, _ bytes: [UInt8]) throws -> HNSWIndex {

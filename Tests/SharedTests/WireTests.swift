@@ -28,6 +28,45 @@ final class WireTests: XCTestCase {
         for m in samples { XCTAssertEqual(try WireMessage.decode(m.encoded()), m, m.name) }
     }
 
+    func testMessagesAreWrittenInPlaceAtTheSizeTheyCount() throws {
+        // Counted, then written into a buffer of that size: the same bytes as appending the fields.
+        for m in samples {
+            var w = WireWriter()
+            m.payload(&w)
+            XCTAssertEqual(m.encoded(), frame(type: m.type, w.out), m.name)
+            XCTAssertEqual(m.encodedCount, m.encoded().count, m.name)
+        }
+    }
+
+    func testARefinementWrittenInPlaceHasTheBytesOfItsArrays() throws {
+        // The coordinator writes shipped shards' labels, rows and graphs straight into the message.
+        guard case .refine(let full)? = samples.first(where: { $0.name == "REFINE" }) else { return XCTFail("no REFINE sample") }
+        var bare = full
+        for i in bare.shards.indices { bare.shards[i].labels = []; bare.shards[i].vectors = []; bare.shards[i].graph = [] }
+        func size(_ i: Int, _ part: ShippedPart) -> Int {
+            let s = full.shards[i]
+            return switch part { case .labels: s.labels.count * 8; case .vectors: s.vectors.count * 4; case .graph: s.graph.count }
+        }
+        var parts: [String] = []
+        let n = WireMessage.refineCount(bare, size: size)
+        let bytes = [UInt8](unsafeUninitializedCapacity: n) { buffer, count in
+            WireMessage.encodeRefine(bare, size: size, into: UnsafeMutableRawBufferPointer(buffer)) { i, part, dest in
+                parts.append("\(i).\(part)")
+                let s = full.shards[i]
+                switch part {
+                case .labels: s.labels.withUnsafeBytes { dest.copyMemory(from: $0) }
+                case .vectors: s.vectors.withUnsafeBytes { dest.copyMemory(from: $0) }
+                case .graph: s.graph.withUnsafeBytes { dest.copyMemory(from: $0) }
+                }
+            }
+            count = n
+        }
+        XCTAssertEqual(bytes, WireMessage.refine(full).encoded())
+        XCTAssertEqual(try WireMessage.decode(bytes), .refine(full))
+        // Cached shards ship no content; empty parts are not asked for.
+        XCTAssertEqual(parts, ["0.labels", "0.vectors", "0.graph", "1.labels", "1.vectors"])
+    }
+
     func testHeaderFieldsAreChecked() throws {
         let good = WireMessage.wait(milliseconds: 5).encoded()
         func error(_ b: [UInt8]) -> WireError? {

@@ -86,10 +86,12 @@ public final class NNGContext: @unchecked Sendable {
         }
     }
 
-    /// Replies to the request last received on this context.
-    public func send(_ bytes: [UInt8], timeoutMs: Int32 = 60_000) async throws {
-        guard let aio else { throw NNGError(code: Int32(NNG_ECLOSED.rawValue), operation: "replying") }
-        let msg = try NNGMessage.make(bytes)
+    /// Replies to the request last received on this context with `msg`, which nng now owns.
+    func send(taking msg: OpaquePointer, timeoutMs: Int32) async throws {
+        guard let aio else {
+            nng_msg_free(msg)
+            throw NNGError(code: Int32(NNG_ECLOSED.rawValue), operation: "replying")
+        }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
                 state.pending.withLock { $0 = .send(c) }

@@ -109,7 +109,7 @@ public final class NNGSocket: @unchecked Sendable {
 
     /// Sends `bytes` as one message (blocking, within the send timeout).
     public func send(_ bytes: [UInt8]) throws {
-        let msg = try NNGMessage.make(bytes)
+        guard let msg = try OutgoingMessage(copying: bytes).take() else { return }
         let rv = nng_sendmsg(raw, msg, 0)
         if rv != 0 {
             nng_msg_free(msg)
@@ -152,18 +152,53 @@ final class PipeEventBox: Sendable {
     init(_ handler: @escaping @Sendable (UInt32) -> Void) { self.handler = handler }
 }
 
-/// Message helpers: copying a byte array into a fresh nng message and out of a received one.
-enum NNGMessage {
-    static func make(_ bytes: [UInt8]) throws -> OpaquePointer {
-        var msg: OpaquePointer?
-        try NNGError.check(nng_msg_alloc(&msg, bytes.count), "allocating a \(bytes.count)-byte message")
-        guard let m = msg else { throw NNGError(code: Int32(NNG_ENOMEM.rawValue), operation: "allocating a message") }
-        if !bytes.isEmpty {
-            bytes.withUnsafeBytes { src in nng_msg_body(m).copyMemory(from: src.baseAddress!, byteCount: src.count) }
-        }
-        return m
+/// A message to send, allocated by nng at its final size and written in place, so a large job
+/// message exists once in the sender (not as a Swift array and an nng copy). Sending hands it to
+/// nng; one never sent is freed with it.
+public final class OutgoingMessage {
+    fileprivate var msg: OpaquePointer?
+    /// The message's size in bytes.
+    public let count: Int
+
+    /// A `count`-byte message whose body `fill` writes.
+    public init(count: Int, fill: (UnsafeMutableRawBufferPointer) throws -> Void) throws {
+        self.count = count
+        var m: OpaquePointer?
+        try NNGError.check(nng_msg_alloc(&m, count), "allocating a \(count)-byte message")
+        guard let m else { throw NNGError(code: Int32(NNG_ENOMEM.rawValue), operation: "allocating a message") }
+        msg = m
+        try fill(UnsafeMutableRawBufferPointer(start: count == 0 ? nil : nng_msg_body(m), count: count))
     }
 
+    /// A message holding a copy of `bytes`.
+    public convenience init(copying bytes: [UInt8]) throws {
+        try self.init(count: bytes.count) { body in bytes.withUnsafeBytes { body.copyMemory(from: $0) } }
+    }
+
+    /// The nng message, now owned by the caller (nng frees it once sent).
+    fileprivate func take() -> OpaquePointer? {
+        defer { msg = nil }
+        return msg
+    }
+
+    deinit { if let msg { nng_msg_free(msg) } }
+}
+
+extension NNGContext {
+    /// Replies with `bytes` (copied into one message).
+    public func send(_ bytes: [UInt8], timeoutMs: Int32 = 60_000) async throws {
+        try await send(OutgoingMessage(copying: bytes), timeoutMs: timeoutMs)
+    }
+
+    /// Replies with `message`, handing it to nng.
+    public func send(_ message: OutgoingMessage, timeoutMs: Int32 = 60_000) async throws {
+        guard let msg = message.take() else { throw NNGError(code: Int32(NNG_EINVAL.rawValue), operation: "replying with a message already sent") }
+        try await send(taking: msg, timeoutMs: timeoutMs)
+    }
+}
+
+/// Copying a received message out.
+enum NNGMessage {
     /// Copies out the body and the pipe it came on, and frees the message.
     static func take(_ m: OpaquePointer) -> (bytes: [UInt8], pipe: UInt32) {
         let n = nng_msg_len(m)

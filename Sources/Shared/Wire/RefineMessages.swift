@@ -74,22 +74,70 @@ public struct RefineResult: Sendable, Equatable {
     }
 }
 
+/// One part of a shipped shard's content in a REFINE message.
+public enum ShippedPart: Sendable {
+    case labels, vectors, graph
+}
+
+extension WireMessage {
+    /// The size of the framed REFINE message of `spec`, whose shipped shards' content sizes
+    /// `size(shard index, part)` gives in bytes (their arrays in `spec` may be empty).
+    public static func refineCount(_ spec: RefineSpec, size: (Int, ShippedPart) -> Int) -> Int {
+        var w = WireWriter.counter()
+        w.refine(spec, size: size) { _, _, _ in }
+        return headerSize + w.count
+    }
+
+    /// Writes the REFINE message of `spec` into `buffer` (`refineCount` bytes), calling `fill` to
+    /// write each shipped shard's labels, rows and graph straight into their place. The coordinator
+    /// ships shards read from its work folder this way, holding each once: the same bytes as
+    /// `WireMessage.refine(spec).encoded()` with the content in the arrays.
+    public static func encodeRefine(_ spec: RefineSpec, size: (Int, ShippedPart) -> Int, into buffer: UnsafeMutableRawBufferPointer,
+                                    fill: (Int, ShippedPart, UnsafeMutableRawBufferPointer) throws -> Void) rethrows {
+        let body = UnsafeMutableRawBufferPointer(rebasing: buffer[headerSize...])
+        var w = WireWriter(into: body)
+        try w.refine(spec, size: size, fill: fill)
+        frame(type: WireMessage.refine(spec).type, payload: UnsafeRawBufferPointer(body), into: buffer)
+    }
+}
+
 extension WireWriter {
     mutating func refineSpec(_ j: RefineSpec) {
+        refine(j, size: { i, part in
+            let s = j.shards[i]
+            return switch part {
+            case .labels: s.labels.count * 8
+            case .vectors: s.vectors.count * 4
+            case .graph: s.graph.count
+            }
+        }, fill: { i, part, dst in
+            let s = j.shards[i]
+            switch part {
+            case .labels: s.labels.withUnsafeBytes { dst.copyMemory(from: $0) }
+            case .vectors: s.vectors.withUnsafeBytes { dst.copyMemory(from: $0) }
+            case .graph: s.graph.withUnsafeBytes { dst.copyMemory(from: $0) }
+            }
+        })
+    }
+
+    /// The REFINE payload; each shipped shard's content is `size(i, part)` bytes written by `fill`.
+    mutating func refine(_ j: RefineSpec, size: (Int, ShippedPart) -> Int,
+                         fill: (Int, ShippedPart, UnsafeMutableRawBufferPointer) throws -> Void) rethrows {
         u32(j.shard); u32(j.attempt)
         buildParameters(space: j.space, dim: j.dim, M: j.M, efConstruction: j.efConstruction, seed: j.seed)
         u32(UInt32(j.crossK)); u32(UInt32(j.crossEf))
         u32(UInt32(j.shards.count))
-        for s in j.shards {
+        for (i, s) in j.shards.enumerated() {
             u32(s.shard)
             u8(s.cached ? 1 : 0)
             u32(UInt32(s.members.count))
             s.members.withUnsafeBytes { raw($0) }
             if s.cached { continue }
-            s.labels.withUnsafeBytes { raw($0) }
-            s.vectors.withUnsafeBytes { raw($0) }
-            u32(UInt32(s.graph.count))
-            bytes(s.graph)
+            try region(size(i, .labels)) { try fill(i, .labels, $0) }
+            try region(size(i, .vectors)) { try fill(i, .vectors, $0) }
+            let g = size(i, .graph)
+            u32(UInt32(g))
+            try region(g) { try fill(i, .graph, $0) }
         }
         u32(UInt32(j.boundary.count))
         for (u, shards) in j.boundary {

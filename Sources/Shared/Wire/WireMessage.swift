@@ -190,7 +190,41 @@ public enum WireMessage: Sendable, Equatable {
 
     /// The framed bytes of this message.
     public func encoded() -> [UInt8] {
-        var w = WireWriter()
+        let n = encodedCount
+        return [UInt8](unsafeUninitializedCapacity: n) { buffer, count in
+            encode(into: UnsafeMutableRawBufferPointer(buffer))
+            count = n
+        }
+    }
+
+    /// The size of the framed message. Encoding counts first and then writes into a buffer of
+    /// exactly this size: a job message of hundreds of megabytes is written once, in place, with no
+    /// growth copies and no second copy for the header.
+    public var encodedCount: Int {
+        var w = WireWriter.counter()
+        payload(&w)
+        return Self.headerSize + w.count
+    }
+
+    /// Writes the framed message into `buffer`, which holds `encodedCount` bytes.
+    public func encode(into buffer: UnsafeMutableRawBufferPointer) {
+        let body = UnsafeMutableRawBufferPointer(rebasing: buffer[Self.headerSize...])
+        var w = WireWriter(into: body)
+        payload(&w)
+        Self.frame(type: type, payload: UnsafeRawBufferPointer(body), into: buffer)
+    }
+
+    /// Writes the 16-byte header of a payload already in place after it.
+    static func frame(type: UInt16, payload: UnsafeRawBufferPointer, into buffer: UnsafeMutableRawBufferPointer) {
+        var h = WireWriter(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<headerSize]))
+        magic.withUnsafeBytes { h.raw($0) }
+        h.u16(version)
+        h.u16(type)
+        h.u32(UInt32(payload.count))
+        h.u32(crc(payload))
+    }
+
+    func payload(_ w: inout WireWriter) {
         switch self {
         case .hello(let name): w.string(name)
         case .challenge(let nonce): w.bytes(nonce)
@@ -240,17 +274,6 @@ public enum WireMessage: Sendable, Equatable {
             w.bytes(c.data)
         case .chunkReceived(let next): w.u64(next)
         }
-        let payload = w.out
-        var out = Self.magic
-        out.reserveCapacity(Self.headerSize + payload.count)
-        var h = WireWriter()
-        h.u16(Self.version)
-        h.u16(type)
-        h.u32(UInt32(payload.count))
-        h.u32(payload.withUnsafeBytes { Self.crc($0) })
-        out += h.out
-        out += payload
-        return out
     }
 
     static func crc(_ b: UnsafeRawBufferPointer) -> UInt32 { checksum(continuing: nil, b) }
@@ -358,13 +381,49 @@ public enum WireMessage: Sendable, Equatable {
 }
 
 struct WireWriter {
+    /// The growing output of a writer made with `init()` (tests craft messages with it).
     var out: [UInt8] = []
-    mutating func u8(_ v: UInt8) { out.append(v) }
-    mutating func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
-    mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
-    mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
-    mutating func raw(_ b: UnsafeRawBufferPointer) { out.append(contentsOf: b) }
-    mutating func bytes(_ b: [UInt8]) { out.append(contentsOf: b) }
+    /// The fixed buffer of a writer made with `init(into:)`.
+    private var place: UnsafeMutableRawBufferPointer?
+    private var counting = false
+    /// Bytes written (or counted) so far.
+    private(set) var count = 0
+
+    init() {}
+
+    /// A writer that only counts: the first pass of encoding a message in place.
+    static func counter() -> WireWriter {
+        var w = WireWriter()
+        w.counting = true
+        return w
+    }
+
+    /// A writer into `buffer`, which the counting pass sized.
+    init(into buffer: UnsafeMutableRawBufferPointer) { place = buffer }
+
+    /// `n` bytes that `fill` writes in place (appended or only counted by the other writers).
+    mutating func region(_ n: Int, _ fill: (UnsafeMutableRawBufferPointer) throws -> Void) rethrows {
+        defer { count += n }
+        if counting || n == 0 { return }
+        if let place {
+            // The same encoding ran to size the buffer, so this holds; a mismatch is a defect here.
+            precondition(count + n <= place.count, "wire encoding wrote past the size it counted")
+            try fill(UnsafeMutableRawBufferPointer(rebasing: place[count..<(count + n)]))
+            return
+        }
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: n))
+        try out.withUnsafeMutableBytes { try fill(UnsafeMutableRawBufferPointer(rebasing: $0[start...])) }
+    }
+
+    mutating func raw(_ b: UnsafeRawBufferPointer) {
+        region(b.count) { $0.copyMemory(from: b) }
+    }
+    mutating func u8(_ v: UInt8) { withUnsafeBytes(of: v) { raw($0) } }
+    mutating func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { raw($0) } }
+    mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { raw($0) } }
+    mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { raw($0) } }
+    mutating func bytes(_ b: [UInt8]) { b.withUnsafeBytes { raw($0) } }
     /// The build parameters both kinds of job start with.
     mutating func buildParameters(space: Space, dim: Int, M: Int, efConstruction: Int, seed: UInt64) {
         u8(UInt8(Space.allCases.firstIndex(of: space) ?? 0))
@@ -377,7 +436,7 @@ struct WireWriter {
     mutating func string(_ s: String) {
         let u = Array(s.utf8.prefix(2048))
         u16(UInt16(u.count))
-        out.append(contentsOf: u)
+        bytes(u)
     }
 }
 
@@ -452,5 +511,12 @@ struct WireReader {
 
     func finish() throws {
         guard remaining == 0 else { throw bad("\(remaining) unexpected bytes after the last field") }
+    }
+}
+
+extension OutgoingMessage {
+    /// `message` framed and written in place into a new outgoing message.
+    public convenience init(_ message: WireMessage) throws {
+        try self.init(count: message.encodedCount) { message.encode(into: $0) }
     }
 }
