@@ -25,7 +25,12 @@ public struct JSONInputError: Error, Equatable, CustomStringConvertible, Sendabl
 
 /// Streams records from a JSON array of objects (`[{…}, {…}]`) or JSON Lines (`{…}\n{…}`), holding
 /// one record at a time, so a multi-gigabyte file is read in bounded memory.
-public final class JSONRecordReader {
+///
+/// A noncopyable struct rather than a class: every byte goes through `peek`/`take`, and a class's
+/// stored properties are checked for exclusive access at run time on each of them (15% of a 10M-item
+/// load). Keys, strings and numbers are read into reused buffers, so a record allocates only the
+/// values it returns.
+public struct JSONRecordReader: ~Copyable {
     public let path: String
     private let fd: Int32
     /// Grows (doubling) only when one record needs more; most metadata records are far smaller.
@@ -52,7 +57,7 @@ public final class JSONRecordReader {
 
     private func fail(_ m: String) -> JSONInputError { JSONInputError(path: path, line: line, message: m) }
 
-    private func fill() throws -> Bool {
+    private mutating func fill() throws -> Bool {
         if eof { return false }
         if start > 0 {
             buffer.withUnsafeMutableBytes { b in
@@ -72,48 +77,60 @@ public final class JSONRecordReader {
         return true
     }
 
-    private func peek() throws -> UInt8? {
+    private mutating func peek() throws -> UInt8? {
         if start == end, try !fill() { return nil }
         return buffer[start]
     }
 
-    private func take() throws -> UInt8 {
+    private mutating func take() throws -> UInt8 {
         guard let c = try peek() else { throw fail("unexpected end of file") }
         start += 1
         if c == 0x0A { line += 1 }
         return c
     }
 
-    private func skipSpace() throws {
+    private mutating func skipSpace() throws {
         while let c = try peek(), c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 { _ = try take() }
     }
 
-    private func expect(_ c: UInt8) throws {
+    private mutating func expect(_ c: UInt8) throws {
         let got = try take()
         guard got == c else { throw fail("expected '\(Character(Unicode.Scalar(c)))', found '\(Character(Unicode.Scalar(got)))'") }
     }
 
     /// The next record's values for `keys` (nil where a key is absent), or nil at the end of the file.
     /// Other keys are parsed and checked but not materialised, so nothing is allocated for them.
-    public func next(keys: [[UInt8]]) throws -> [JSONScalar?]? {
-        guard try advanceToObject() else { return nil }
-        var out = [JSONScalar?](repeating: nil, count: keys.count)
+    public mutating func next(keys: [[UInt8]]) throws -> [JSONScalar?]? {
+        var out: [JSONScalar?] = []
+        return try next(keys: keys, into: &out) ? out : nil
+    }
+
+    /// Reads the next record's values for `keys` into `out` (one per key, nil where absent), reusing
+    /// its storage from record to record; false at the end of the file.
+    public mutating func next(keys: [[UInt8]], into out: inout [JSONScalar?]) throws -> Bool {
+        guard try advanceToObject() else { return false }
+        out.removeAll(keepingCapacity: true)
+        out.append(contentsOf: repeatElement(nil, count: keys.count))
         try expect(UInt8(ascii: "{"))
         try skipSpace()
         if try peek() == UInt8(ascii: "}") {
             _ = try take()
         } else {
-            var seen = [Bool](repeating: false, count: keys.count)
+            seen.removeAll(keepingCapacity: true)
+            seen.append(contentsOf: repeatElement(false, count: keys.count))
             while true {
                 try skipSpace()
                 guard try peek() == UInt8(ascii: "\"") else { throw fail("expected a quoted key") }
-                keyBuffer.removeAll(keepingCapacity: true)
-                try stringBytes(into: &keyBuffer)
+                var key: [UInt8] = []
+                swap(&key, &keyBuffer)  // reused, and unique while stringBytes (a mutating method) fills it
+                defer { swap(&key, &keyBuffer) }
+                key.removeAll(keepingCapacity: true)
+                try stringBytes(into: &key)
                 try skipSpace()
                 try expect(UInt8(ascii: ":"))
                 try skipSpace()
-                if let k = keys.firstIndex(of: keyBuffer) {
-                    if seen[k] { throw fail("key \"\(String(decoding: keyBuffer, as: UTF8.self))\" appears twice in one object") }
+                if let k = keys.firstIndex(of: key) {
+                    if seen[k] { throw fail("key \"\(String(decoding: key, as: UTF8.self))\" appears twice in one object") }
                     seen[k] = true
                     out[k] = try value(depth: 1)
                 } else {
@@ -126,19 +143,20 @@ public final class JSONRecordReader {
             }
         }
         try afterObject()
-        return out
+        return true
     }
 
     private var keyBuffer: [UInt8] = []
     private var scratch: [UInt8] = []
+    private var numberText: [UInt8] = []
+    private var seen: [Bool] = []
 
     /// Skips any value, checking its syntax.
-    private func skipValue() throws {
+    private mutating func skipValue() throws {
         guard let c = try peek() else { throw fail("unexpected end of file") }
         switch c {
         case UInt8(ascii: "\""):
-            scratch.removeAll(keepingCapacity: true)
-            try stringBytes(into: &scratch)
+            _ = try string()
         case UInt8(ascii: "{"), UInt8(ascii: "["): _ = try rawNested(depth: 1)
         case UInt8(ascii: "t"): try literal("true")
         case UInt8(ascii: "f"): try literal("false")
@@ -149,7 +167,7 @@ public final class JSONRecordReader {
     }
 
     /// Skips a UTF-8 byte-order mark and names a compressed file as such.
-    private func checkStart() throws {
+    private mutating func checkStart() throws {
         while end - start < 3, try fill() {}
         let head = Array(buffer[start..<min(end, start + 3)])
         if head.starts(with: [0xEF, 0xBB, 0xBF]) {
@@ -163,7 +181,7 @@ public final class JSONRecordReader {
     }
 
     /// Moves to the next object; false at the end of the input.
-    private func advanceToObject() throws -> Bool {
+    private mutating func advanceToObject() throws -> Bool {
         if finished { return false }
         try skipSpace()
         if inArray == nil {
@@ -197,7 +215,7 @@ public final class JSONRecordReader {
         return true
     }
 
-    private func afterObject() throws {
+    private mutating func afterObject() throws {
         try skipSpace()
         if inArray == true {
             guard try peek() != nil else { throw fail("the array is not closed") }
@@ -214,19 +232,19 @@ public final class JSONRecordReader {
     }
 
     /// The next record with every key (nested values as raw text), or nil at the end of the file.
-    public func next() throws -> [String: JSONScalar]? {
+    public mutating func next() throws -> [String: JSONScalar]? {
         guard try advanceToObject() else { return nil }
         let record = try object()
         try afterObject()
         return record
     }
 
-    private func trailing() throws {
+    private mutating func trailing() throws {
         try skipSpace()
         if try peek() != nil { throw fail("unexpected text after the closing ']'") }
     }
 
-    private func object() throws -> [String: JSONScalar] {
+    private mutating func object() throws -> [String: JSONScalar] {
         try expect(UInt8(ascii: "{"))
         var out: [String: JSONScalar] = [:]
         try skipSpace()
@@ -250,7 +268,7 @@ public final class JSONRecordReader {
         }
     }
 
-    private func value(depth: Int) throws -> JSONScalar {
+    private mutating func value(depth: Int) throws -> JSONScalar {
         guard let c = try peek() else { throw fail("unexpected end of file") }
         switch c {
         case UInt8(ascii: "\""): return .string(try string())
@@ -264,15 +282,18 @@ public final class JSONRecordReader {
         }
     }
 
-    private func literal(_ word: String) throws {
+    private mutating func literal(_ word: String) throws {
         for b in word.utf8 {
             let c = try take()
             if c != b { throw fail("invalid literal, expected \(word)") }
         }
     }
 
-    private func number() throws -> JSONScalar {
+    private mutating func number() throws -> JSONScalar {
         var text: [UInt8] = []
+        swap(&text, &numberText)
+        defer { swap(&text, &numberText) }
+        text.removeAll(keepingCapacity: true)
         while let c = try peek(), (c >= 0x30 && c <= 0x39) || c == 0x2D || c == 0x2B || c == 0x2E || c == 0x65 || c == 0x45 {
             text.append(try take())
             if text.count > 400 { throw fail("a number is too long") }
@@ -292,14 +313,17 @@ public final class JSONRecordReader {
         return .number(v)
     }
 
-    private func string() throws -> String {
+    private mutating func string() throws -> String {
         var bytes: [UInt8] = []
+        swap(&bytes, &scratch)
+        defer { swap(&bytes, &scratch) }
+        bytes.removeAll(keepingCapacity: true)
         try stringBytes(into: &bytes)
         return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Reads a quoted string's bytes (escapes decoded) into `bytes`.
-    private func stringBytes(into bytes: inout [UInt8]) throws {
+    private mutating func stringBytes(into bytes: inout [UInt8]) throws {
         try expect(UInt8(ascii: "\""))
         while true {
             // Fast path: copy plain bytes straight from the buffer.
@@ -342,7 +366,7 @@ public final class JSONRecordReader {
         }
     }
 
-    private func hex4() throws -> UInt32 {
+    private mutating func hex4() throws -> UInt32 {
         var v: UInt32 = 0
         for _ in 0..<4 {
             let c = try take()
@@ -359,7 +383,7 @@ public final class JSONRecordReader {
     }
 
     /// Reads an array or object as raw text (validated for balance, strings and depth).
-    private func rawNested(depth: Int) throws -> String {
+    private mutating func rawNested(depth: Int) throws -> String {
         guard depth < maxDepth else { throw fail("values nested more than \(maxDepth) deep") }
         var out: [UInt8] = []
         var stack: [UInt8] = []

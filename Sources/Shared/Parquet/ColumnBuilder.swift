@@ -22,7 +22,16 @@ final class ColumnBuilder {
     private var chunkDictionary: PageValues?
     private var chunkRemap: [Int32] = []
 
-    init(_ d: ParquetColumnDescriptor) { self.d = d }
+    /// Rows the read will append (from the row groups' metadata), so each array is allocated once
+    /// at its final size: growing by doubling copied and page-faulted every column about twice over.
+    /// Capped, as the count comes from the file; a file that lies only makes an array grow as before.
+    private let expectedRows: Int
+    static let reservationCap = 1 << 27
+
+    init(_ d: ParquetColumnDescriptor, expectedRows: Int = 0) {
+        self.d = d
+        self.expectedRows = min(max(expectedRows, 0), Self.reservationCap)
+    }
 
     var isByteString: Bool { d.physicalType == .byteArray || d.physicalType == .fixedLenByteArray }
 
@@ -76,16 +85,19 @@ final class ColumnBuilder {
         let resolved = try resolve(values)
         if let mask, present < rows {
             if !anyNull {
-                validity = [Bool](repeating: true, count: count)
+                validity.reserveCapacity(expectedRows)
+                validity.append(contentsOf: repeatElement(true, count: count))
                 anyNull = true
             }
             validity.append(contentsOf: mask)
         } else if anyNull {
             validity.append(contentsOf: repeatElement(true, count: rows))
         }
+        let expected = expectedRows
         func scatter<T>(_ src: [T], _ dst: inout [T], _ placeholder: T) {
+            if dst.isEmpty, expected > rows { dst.reserveCapacity(expected) }
             guard let mask, present < rows else {
-                if dst.isEmpty { dst = src } else { dst.append(contentsOf: src) }
+                dst.append(contentsOf: src)
                 return
             }
             dst.reserveGrowing(dst.count + rows)
@@ -110,6 +122,10 @@ final class ColumnBuilder {
             // A PLAIN page inside a dictionary-encoded chunk means the writer's dictionary overflowed:
             // a high-cardinality column (ids, names), so keep plain strings from here on.
             if dictMode == true { leaveDictionaryMode() }
+            if bytes.count == 0, expected > rows {
+                // The first page's mean length stands for the rest (ids and names are even in length).
+                bytes.reserve(entries: expected, bytes: b.count == 0 ? 0 : min(b.data.count / b.count * expected, 1 << 31))
+            }
             if let mask, present < rows {
                 var j = 0
                 for m in mask {

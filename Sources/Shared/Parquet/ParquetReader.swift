@@ -124,8 +124,9 @@ public final class ParquetReader {
             throw ParquetError.io(path: path, message: "row groups \(range) requested, the file has \(meta.rowGroups.count)")
         }
         var out: [ParquetColumnData] = []
+        let rows = range.reduce(0) { total, g in total.addingReportingOverflow(Int(clamping: meta.rowGroups[g].numRows)).partialValue }
         for c in wanted {
-            let builder = ColumnBuilder(c)
+            let builder = ColumnBuilder(c, expectedRows: rows)
             for g in range {
                 do {
                     try readChunk(group: g, column: c, into: builder)

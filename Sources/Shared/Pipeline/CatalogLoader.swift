@@ -181,7 +181,7 @@ public enum CatalogLoader {
                              ids: [String]) throws -> MetadataJoin {
         var position = position
         let count = ids.count
-        let reader: JSONRecordReader
+        var reader: JSONRecordReader
         do { reader = try JSONRecordReader(path: path) } catch let e as JSONInputError { throw InputError("\(e)") }
         // Per wanted column (by position): numbers and interned text codes, each allocated when the
         // column first shows a value of that kind. Text is interned as bytes while records stream
@@ -201,8 +201,9 @@ public enum CatalogLoader {
             if numbers[k].isEmpty { numbers[k] = [Double](repeating: .nan, count: count) }
             numbers[k][row] = x
         }
+        var r: [JSONScalar?] = []
         do {
-            while let r = try reader.next(keys: keys) {
+            while try reader.next(keys: keys, into: &r) {
                 record += 1
                 let id: String
                 switch r[0] {

@@ -8,7 +8,7 @@ public func fuzzJSONMetadata(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt 
     let keys: [[UInt8]] = ["id", "category", "price", "tags", "a"].map { Array($0.utf8) }
     for projected in [false, true] {
         do {
-            let r = try JSONRecordReader(path: path)
+            var r = try JSONRecordReader(path: path)
             var records = 0
             while records < 100_000 {
                 if projected {
