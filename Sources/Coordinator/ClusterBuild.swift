@@ -97,6 +97,12 @@ public enum ClusterBuild {
                                                "sizes": "\(plan.shards.map(\.count).map(String.init).joined(separator: ","))",
                                                "boundary_elements": "\(plan.boundaryCount)", "refinement": "\(settings.refine)",
                                                "plan_s": "\(String(format: "%.2f", planSeconds))", "fingerprint": "\(plan.fingerprint.prefix(16))"])
+        if case .local(let w, _, _) = settings.mode, w > shardCount {
+            // A small catalog gets one shard per 500,000 items under `auto`: say why a worker sits idle.
+            logger.warning("more local workers than shards; starting one per shard",
+                           metadata: ["workers": "\(w)", "shards": "\(shardCount)",
+                                      "hint": "shards: auto makes one per \(ShardLimits.targetItemsPerShard) items; set cluster.shards (or --shards) to at least \(w) to use every worker (the index depends on the shard count)"])
+        }
 
         // Token: local mode makes one for its own children when none is set.
         let tokenString: String
@@ -165,8 +171,10 @@ public enum ClusterBuild {
                                refine: settings.refine, resumed: saved, resumedShards: resumed, logger: logger, progress: progress)
         var workerCount = 0
         if case .local(let w, let exe, let t) = settings.mode {
-            local = try LocalWorkers(count: w, executable: exe, url: url, threads: t, tokenEnv: settings.tokenEnv, token: tokenString, logger: logger)
-            workerCount = w
+            // A worker beyond the shard count would never get a job.
+            let count = min(w, shardCount)
+            local = try LocalWorkers(count: count, executable: exe, url: url, threads: t, tokenEnv: settings.tokenEnv, token: tokenString, logger: logger)
+            workerCount = count
         }
         defer { local?.stop() }
         let cleanup = url.hasPrefix("ipc://") ? TerminationCleanup(socketPath: String(url.dropFirst(6)), workerPIDs: local?.pids ?? []) : nil

@@ -252,9 +252,12 @@ def test_failed_save_restores_every_previous_artifact(workdir):
 def test_shard_count_follows_the_catalog_by_default(workdir, tmp_path):
     """`cluster.shards` defaults to auto: one shard per 500,000 items, so the 1,000-item sample is
     one shard whatever the worker count, recorded as resolved in `cluster` and as auto in `config`."""
-    trainer("train", "--config", workdir / "trainer.yml", "--workers", 2)
+    p = trainer("train", "--config", workdir / "trainer.yml", "--workers", 2)
     meta = json.loads((workdir / "models/training_metadata.json").read_text())
     assert meta["cluster"]["shards"] == 1 and meta["cluster"]["shard_sizes"] == [1000] and meta["config"]["cluster"]["shards"] == "auto"
+    # One shard has work for one worker: the second is not started, and the log says why.
+    assert meta["cluster"]["workers"] == 1 and list(meta["cluster"]["jobs_per_worker"]) == ["local-1"], meta["cluster"]
+    assert "more local workers than shards; starting one per shard" in p.stderr and "workers=2" in p.stderr and "cluster.shards" in p.stderr, p.stderr
     single = (workdir / "models/hnsw_index.bin").read_bytes()
     trainer("train", "--config", workdir / "trainer.yml", "--workers", 1, "--shards", "auto")
     assert (workdir / "models/hnsw_index.bin").read_bytes() == single
