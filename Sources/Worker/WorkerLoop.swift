@@ -78,7 +78,8 @@ public enum WorkerLoop {
 
         func exchange(_ m: WireMessage) throws -> WireMessage {
             try socket.send(m.encoded())
-            let reply = try WireMessage.decode(try socket.receive(), largeCap: o.maxMessageBytes)
+            // Decoded in place: a refinement job is not copied out of the message first.
+            let reply = try socket.receive { try WireMessage.decode(raw: $0, largeCap: o.maxMessageBytes) }
             lastContact = Date()
             return reply
         }

@@ -119,10 +119,18 @@ public final class NNGSocket: @unchecked Sendable {
 
     /// Receives one message (blocking, within the receive timeout).
     public func receive() throws -> [UInt8] {
+        try receive { Array($0) }
+    }
+
+    /// Receives one message (blocking, within the receive timeout) and hands its body to `read`,
+    /// which must not keep it: the message is freed when `read` returns.
+    public func receive<T>(_ read: (UnsafeRawBufferPointer) throws -> T) throws -> T {
         var msg: OpaquePointer?
         try NNGError.check(nng_recvmsg(raw, &msg, 0), "receiving")
         guard let m = msg else { throw NNGError(code: Int32(NNG_EINTERNAL.rawValue), operation: "receiving") }
-        return NNGMessage.take(m).bytes
+        defer { nng_msg_free(m) }
+        let n = nng_msg_len(m)
+        return try read(UnsafeRawBufferPointer(start: n == 0 ? nil : nng_msg_body(m), count: n))
     }
 
     /// Closes one connection (a misbehaving peer); the socket keeps serving the others.

@@ -298,8 +298,14 @@ public enum WireMessage: Sendable, Equatable {
     /// Decodes one framed message from an untrusted peer.
     /// - Parameter largeCap: the cap of job and result payloads.
     public static func decode(_ bytes: [UInt8], largeCap: Int = defaultLargeCap) throws -> WireMessage {
+        try bytes.withUnsafeBytes { try decode(raw: $0, largeCap: largeCap) }
+    }
+
+    /// Decodes one framed message in place (a worker decodes a job straight from the received nng
+    /// message, so a job of hundreds of megabytes is not copied out first).
+    public static func decode(raw bytes: UnsafeRawBufferPointer, largeCap: Int = defaultLargeCap) throws -> WireMessage {
         guard bytes.count >= headerSize else { throw WireError.tooShort(bytes.count) }
-        guard Array(bytes[0..<4]) == magic else { throw WireError.badMagic }
+        guard bytes.prefix(4).elementsEqual(magic) else { throw WireError.badMagic }
         var h = WireReader(bytes, from: 4, name: "header")
         let version = try h.u16()
         guard version == Self.version else { throw WireError.unsupportedVersion(version) }
@@ -312,7 +318,7 @@ public enum WireMessage: Sendable, Equatable {
         guard length == actual else { throw WireError.lengthMismatch(declared: length, actual: actual) }
         let cap = cap(type, large: largeCap)
         guard length <= cap else { throw WireError.tooLarge(type: name, bytes: length, cap: cap) }
-        let sum = bytes.withUnsafeBytes { crc(UnsafeRawBufferPointer(rebasing: $0[headerSize...])) }
+        let sum = crc(UnsafeRawBufferPointer(rebasing: bytes[headerSize...]))
         guard sum == checksum else { throw WireError.checksumMismatch }
         var r = WireReader(bytes, from: headerSize, name: name)
         let message: WireMessage
@@ -440,13 +446,13 @@ struct WireWriter {
     }
 }
 
-/// Bounds-checked reads from an untrusted payload.
+/// Bounds-checked reads from an untrusted payload, valid while the bytes it reads are.
 struct WireReader {
-    let data: [UInt8]
+    let data: UnsafeRawBufferPointer
     var pos: Int
     let name: String
 
-    init(_ data: [UInt8], from: Int, name: String) {
+    init(_ data: UnsafeRawBufferPointer, from: Int, name: String) {
         self.data = data
         pos = from
         self.name = name
@@ -469,7 +475,7 @@ struct WireReader {
 
     private mutating func int<T: FixedWidthInteger>(_: T.Type) throws -> T {
         let r = try take(MemoryLayout<T>.size)
-        return data.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: r.lowerBound, as: T.self)) }
+        return T(littleEndian: data.loadUnaligned(fromByteOffset: r.lowerBound, as: T.self))
     }
 
     mutating func u8() throws -> UInt8 { try int(UInt8.self) }
@@ -489,12 +495,12 @@ struct WireReader {
         return (Space.allCases[s], dim, M, efc, seed)
     }
 
-    mutating func bytes(_ n: Int) throws -> [UInt8] { Array(data[try take(n)]) }
+    mutating func bytes(_ n: Int) throws -> [UInt8] { Array(UnsafeRawBufferPointer(rebasing: data[try take(n)])) }
 
     mutating func string(max: Int) throws -> String {
         let n = Int(try u16())
         guard n <= max else { throw bad("a string of \(n) bytes exceeds \(max)") }
-        guard let s = String(validating: data[try take(n)], as: UTF8.self) else { throw bad("a string is not valid UTF-8") }
+        guard let s = String(validating: UnsafeRawBufferPointer(rebasing: data[try take(n)]), as: UTF8.self) else { throw bad("a string is not valid UTF-8") }
         return s
     }
 
@@ -504,7 +510,7 @@ struct WireReader {
         guard !o else { throw bad("an array of \(count) values overflows") }
         let r = try take(bytes)
         return [T](unsafeUninitializedCapacity: count) { buf, n in
-            data.withUnsafeBytes { UnsafeMutableRawBufferPointer(buf).copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[r])) }
+            UnsafeMutableRawBufferPointer(buf).copyMemory(from: UnsafeRawBufferPointer(rebasing: data[r]))
             n = count
         }
     }
