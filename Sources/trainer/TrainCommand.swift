@@ -16,12 +16,21 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var cluster: ClusterOptions
 
     func run() throws {
-        let cfg: TrainerConfig
+        var cfg: TrainerConfig
         do { cfg = try TrainerConfig.load(path: config) } catch let e as ConfigError { throw CLIError.usage("\(e)") }
         if incremental, cluster.workers != nil || cluster.listen != nil || cluster.resume {
             throw CLIError.usage("--incremental updates the saved index in this process; drop --workers, --listen and --resume")
         }
         let mode = clusterMode(cfg)
+        if !incremental {
+            // The metadata records the configuration the run used, so the command line's overrides
+            // go into it: re-running the recorded configuration rebuilds the same model.
+            cfg.cluster.mode = mode
+            if let w = cluster.workers { cfg.cluster.workers = w }
+            if let s = cluster.shards { cfg.cluster.shards = s }
+            if let l = cluster.listen { cfg.cluster.listen = l }
+            if let f = cluster.tokenFile { cfg.cluster.tokenFile = f }
+        }
         do { try cfg.checkPaths(path: config, incremental: incremental, cluster: !incremental && mode != "single") }
         catch let e as ConfigError { throw CLIError.usage("\(e)") } catch let e as InputError { throw CLIError.input(e.message) }
         let threads = resolveThreads(cfg.index.threads)

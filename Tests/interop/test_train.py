@@ -278,6 +278,9 @@ def test_cluster_training_depends_on_shards_not_workers(workdir):
         assert c["mode"] == "local" and c["workers"] == w and c["shards"] == 4 and sum(c["shard_sizes"]) == 1000
         assert max(c["shard_sizes"]) <= 300 and len(c["centroids"]) == 4 * x_dim
         assert sum(c["jobs_per_worker"].values()) == 8 and c["retries"] == 0 and len(c["shard_build_seconds"]) == 4
+        # The recorded configuration holds the command line's overrides: re-running it rebuilds this model.
+        recorded = meta["config"]["cluster"]
+        assert recorded["mode"] == "local" and recorded["workers"] == w and recorded["shards"] == 4, recorded
     assert files[0] == files[1]
     log = next((workdir / "logs").glob("trainer_*.log")).read_text()
     assert "cluster plan" in log and "jobs_per_worker=" in log

@@ -341,6 +341,45 @@ def test_metadata_messages(tmp_path, records, raw, words):
         assert w in p.stderr, p.stderr
 
 
+def test_unusable_ids_are_named(tmp_path):
+    # An empty id in the features names no item; a float id in the metadata is shown with why.
+    p = metadata_case(tmp_path, ["i0", "", "i2"], [{"item_id": "i0", "kind": "a"}])
+    assert p.returncode == 3 and "row 1 has an empty item id in column 'item_id'" in p.stderr, p.stderr
+    p = metadata_case(tmp_path, ["i0", "i1"], [{"item_id": 1.8446744073709552e19, "kind": "a"}])
+    assert p.returncode == 3 and "record 1 has 'item_id' (input.id_column) 1.8446744073709552e+19" in p.stderr, p.stderr
+    assert "cannot name an id exactly" in p.stderr, p.stderr
+
+
+def test_items_without_a_record_are_not_counted_as_differing_values(tmp_path):
+    # 'kind' is in both files; the one item the metadata lacks is a missing record, not a difference.
+    ids = [f"i{k}" for k in range(10)]
+    pq.write_table(pa.table({"item_id": ids, "v": np.arange(10, dtype=np.float64), "kind": ["ab"[k % 2] for k in range(10)]}),
+                   tmp_path / "f.parquet")
+    (tmp_path / "meta.json").write_text(json.dumps([{"item_id": i, "kind": "ab"[k % 2]} for k, i in enumerate(ids[:9])]))
+    cfg = {"input": {"features": str(tmp_path / "f.parquet"), "item_metadata": str(tmp_path / "meta.json"), "id_column": "item_id"},
+           "features": {"numeric": ["v"], "onehot": ["kind"]},
+           "export": {"output_dir": str(tmp_path / "m"), "log_dir": str(tmp_path / "l"), "tensorboard": {"enabled": False}}}
+    (tmp_path / "c.yml").write_text(yaml.safe_dump(cfg))
+    p = train(tmp_path / "c.yml", check=False)
+    assert p.returncode == 0 and "1 of 10 items of" in p.stderr and "have no record" in p.stderr, p.stderr
+    assert "items differ" not in p.stderr, p.stderr
+
+
+@pytest.mark.parametrize("key", ["item_weight_column", "domain_column"])
+def test_the_id_column_cannot_be_a_weighting_column(sample, key):
+    p = train(config(sample, **{f"weighting.{key}": "item_id"}), check=False)
+    assert p.returncode == 2 and f"weighting.{key}: column 'item_id' is the id column" in p.stderr, p.stderr
+
+
+def test_output_folders_the_system_refuses_are_found_before_work(sample):
+    # access() says yes to root on /proc; the check makes and removes a probe folder instead.
+    for key in ["export.output_dir", "export.log_dir"]:
+        p = train(config(sample, **{key: "/proc/trainer-nope"}), check=False)
+        assert p.returncode == 2 and f"{key}: '/proc/trainer-nope' cannot be created in '/proc'" in p.stderr, p.stderr
+        assert "run started" not in p.stderr
+    assert not [e for e in os.listdir(sample) if e.startswith(".trainer-probe")]
+
+
 def test_json_nan_and_bom_are_accepted(tmp_path):
     ids = [f"i{k}" for k in range(12)]
     text = "[" + ",".join(f'{{"item_id": "{i}", "kind": "{"ab"[k % 2]}", "score": {"NaN" if k % 3 == 0 else k}}}'

@@ -26,6 +26,15 @@ public enum PathChecks {
                     throw fail(missing.isEmpty ? "the folder '\(path)' is not writable"
                                                : "'\(path)' cannot be created: '\(here)' is not writable")
                 }
+                // access() says yes to root everywhere, and knows nothing of read-only or virtual file
+                // systems (/proc): make and remove a probe folder of our own.
+                let probe = here + "/.trainer-probe-\(getpid())"
+                guard mkdir(probe, 0o700) == 0 else {
+                    let reason = String(cString: strerror(errno))
+                    throw fail(missing.isEmpty ? "the folder '\(path)' is not writable (\(reason))"
+                                               : "'\(path)' cannot be created in '\(here)' (\(reason))")
+                }
+                rmdir(probe)
                 return
             }
             guard let last = parts.popLast() else { return }

@@ -289,6 +289,11 @@ public struct TrainerConfig: Codable, Equatable, Sendable {
         if features.numeric.isEmpty && features.onehot.isEmpty && features.targetEncode.isEmpty {
             throw fail("features", "lists no feature columns (numeric, onehot or target_encode)")
         }
+        // The id column is the join key; it is not loaded as a value column for any role.
+        for (key, col) in [("weighting.item_weight_column", weighting.itemWeightColumn), ("weighting.domain_column", weighting.domainColumn)]
+            where col == input.idColumn {
+            throw fail(key, "column '\(input.idColumn)' is the id column (input.id_column); name a value column")
+        }
         if weighting.scaleRows && index.space == "cosine" {
             throw fail("weighting.scale_rows", "cannot be used with index.space cosine: scaling a row does not change its cosine similarity; use ip or l2")
         }

@@ -102,7 +102,7 @@ public enum CatalogLoader {
             }
             for (name, column) in joined.columns.sorted(by: { $0.key < $1.key }) {
                 if let fromParquet = columns[name] {
-                    if let d = differences(fromParquet, column, rows: keep(name)) {
+                    if let d = differences(fromParquet, column, rows: keep(name), matched: joined.matchedRows) {
                         warnings.append("column '\(name)' is in both \(path) and \(meta); the values of \(path) are used, and \(d.count) of \(ids.count) items differ (item '\(ids[d.first])': \(fromParquet.text(d.first) ?? "missing") against \(column.text(d.first) ?? "missing"))")
                     }
                     continue
@@ -132,6 +132,9 @@ public enum CatalogLoader {
             guard let id = c.idText(i) else {
                 throw InputError("\(path): the id column '\(c.descriptor.name)' must hold text or integers, not \(c.descriptor.physicalType)")
             }
+            // An empty id names no item: labels.tsv and the projector would show a blank, and
+            // no metadata record could be told apart from a missing key.
+            guard !id.isEmpty else { throw InputError("\(path): row \(i) has an empty item id in column '\(c.descriptor.name)'") }
             out.append(id)
         }
         return out
@@ -159,10 +162,12 @@ public enum CatalogLoader {
     }
 
     /// Rows where two versions of a column differ (compared as text), or nil when none does.
-    static func differences(_ a: CatalogColumn, _ b: CatalogColumn, rows keep: [Bool]? = nil) -> (count: Int, first: Int)? {
+    /// Only rows where `matched` is true are compared (items without a metadata record have no
+    /// value there to differ).
+    static func differences(_ a: CatalogColumn, _ b: CatalogColumn, rows keep: [Bool]? = nil, matched: [Bool]? = nil) -> (count: Int, first: Int)? {
         var count = 0, first = -1
         let numbers: ([Double], [Double])? = if case .numeric(let u) = a, case .numeric(let v) = b { (u, v) } else { nil }
-        for i in 0..<a.count where keep?[i] != false {
+        for i in 0..<a.count where keep?[i] != false && matched?[i] != false {
             let same: Bool
             if let (u, v) = numbers { same = u[i] == v[i] || (u[i].isNaN && v[i].isNaN) } else {
                 same = a.text(i).map(ItemKey.init) == b.text(i).map(ItemKey.init)
@@ -210,7 +215,11 @@ public enum CatalogLoader {
                 case .string(let s)?: id = s
                 case .bigInteger(let digits)?: id = digits
                 case .number(let x)? where x == x.rounded() && abs(x) < 0x1p53: id = String(Int64(x))
-                default: throw InputError("\(path): record \(record) has no usable '\(idColumn)' (input.id_column)")
+                case .number(let x)?:
+                    throw InputError("\(path): record \(record) has '\(idColumn)' (input.id_column) \(x), a fraction or a float beyond 2^53 that cannot name an id exactly; write ids as integer digits or strings")
+                case nil, .null?:
+                    throw InputError("\(path): record \(record) has no '\(idColumn)' (input.id_column)")
+                default: throw InputError("\(path): record \(record) has a '\(idColumn)' (input.id_column) that is not a string or an integer")
                 }
                 guard let row = position.row(of: id) else {
                     guard orphans.insert(ItemKey(id)).inserted else { throw InputError("\(path): item id '\(id)' appears more than once") }
@@ -269,7 +278,7 @@ public enum CatalogLoader {
             out[w] = .categorical(codes: column, values: order.map { .string(distinct.string(Int($0))) })
         }
         let firstMissing = matched.firstIndex(of: false).map { ids[$0] }
-        return MetadataJoin(columns: out, records: record, matched: matchedCount, unmatched: orphans.count,
+        return MetadataJoin(columns: out, records: record, matched: matchedCount, matchedRows: matched, unmatched: orphans.count,
                             unmatchedExample: firstOrphan, missingExample: firstMissing)
     }
 
@@ -278,6 +287,8 @@ public enum CatalogLoader {
         var columns: [String: CatalogColumn]
         var records: Int
         var matched: Int
+        /// Per item of the features file: does a record of the metadata file have its id?
+        var matchedRows: [Bool]
         /// Records whose id is not in the features file.
         var unmatched: Int
         var unmatchedExample: String?

@@ -197,7 +197,10 @@ public enum TrainingRun {
                 try fm.createDirectory(atPath: path, withIntermediateDirectories: true)
                 try FileIO.writeAtomically(Array("routing-candidates trainer staging folder\n".utf8), to: path + "/" + Self.markerName)
             } catch {
-                throw ArtifactError(message: "\(folder): cannot create the staging folder (\(error)); nothing was written")
+                // Foundation's error text names its own domain and code; the underlying reason is what helps.
+                let reason = ((error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError).map { String(cString: strerror(Int32($0.code))) }
+                    ?? "\(error)"
+                throw ArtifactError(message: "\(folder): cannot create the staging folder (\(reason)); nothing was written")
             }
         }
 
