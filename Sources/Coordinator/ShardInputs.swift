@@ -22,7 +22,9 @@ struct ShardInputs: @unchecked Sendable {
 
     /// Shard `s`'s rows, row-major, in member order.
     func rows(of s: Int) -> [Float] {
-        [Float](unsafeUninitializedCapacity: plan.shards[s].count * parameters.dim) { buffer, count in
+        let n = plan.shards[s].count * parameters.dim
+        guard n > 0 else { return [] }  // (see WireReader.array: no zero-capacity initializer)
+        return [Float](unsafeUninitializedCapacity: n) { buffer, count in
             writeRows(of: s, into: UnsafeMutableRawBufferPointer(buffer))
             count = buffer.count
         }

@@ -36,7 +36,8 @@ enum Compression {
             guard size <= input.count * 256 + 1024 else { throw DecodeError("an LZ4_RAW page of \(input.count) bytes cannot inflate to \(size)") }
         default: break
         }
-        var out = [UInt8](unsafeUninitializedCapacity: size) { _, n in n = size }
+        // (See WireReader.array: no zero-capacity initializer.)
+        var out = size == 0 ? [] : [UInt8](unsafeUninitializedCapacity: size) { _, n in n = size }
         let produced: Int = try out.withUnsafeMutableBytes { dst in
             let d = dst.baseAddress ?? UnsafeMutableRawPointer(bitPattern: 1)!
             switch codec {

@@ -111,7 +111,8 @@ enum ValueDecoder {
 
     /// Copies `n` little-endian values (this reader runs on little-endian machines only).
     static func copyLittleEndian<T>(_ buf: UnsafeRawBufferPointer, _ n: Int, _: T.Type) -> [T] {
-        [T](unsafeUninitializedCapacity: n) { out, initialized in
+        guard n > 0 else { return [] }  // (see WireReader.array: no zero-capacity initializer)
+        return [T](unsafeUninitializedCapacity: n) { out, initialized in
             if n > 0 { UnsafeMutableRawPointer(out.baseAddress!).copyMemory(from: buf.baseAddress!, byteCount: n * MemoryLayout<T>.size) }
             initialized = n
         }

@@ -86,6 +86,7 @@ public final class ParquetReader {
     deinit { close(fd) }
 
     private static func pread(_ fd: Int32, _ offset: Int, _ count: Int, _ path: String) throws -> [UInt8] {
+        guard count > 0 else { return [] }  // (see WireReader.array: no zero-capacity initializer)
         var out = [UInt8](unsafeUninitializedCapacity: count) { _, n in n = count }
         var done = 0
         try out.withUnsafeMutableBytes { p in

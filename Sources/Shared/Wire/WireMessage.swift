@@ -509,6 +509,10 @@ struct WireReader {
         let (bytes, o) = count.multipliedReportingOverflow(by: MemoryLayout<T>.size)
         guard !o else { throw bad("an array of \(count) values overflows") }
         let r = try take(bytes)
+        // An array made with zero capacity is the shared empty-array storage, and the initializer
+        // writes its count (0) there: a write to a global that ThreadSanitizer reports as a race
+        // with any thread reading an empty array's count. Empty arrays are made the plain way.
+        guard count > 0 else { return [] }
         return [T](unsafeUninitializedCapacity: count) { buf, n in
             UnsafeMutableRawBufferPointer(buf).copyMemory(from: UnsafeRawBufferPointer(rebasing: data[r]))
             n = count
