@@ -156,7 +156,7 @@ public struct JSONRecordReader: ~Copyable {
         guard let c = try peek() else { throw fail("unexpected end of file") }
         switch c {
         case UInt8(ascii: "\""):
-            _ = try string()
+            try readStringIntoScratch()  // checked, not made into a String
         case UInt8(ascii: "{"), UInt8(ascii: "["): _ = try rawNested(depth: 1)
         case UInt8(ascii: "t"): try literal("true")
         case UInt8(ascii: "f"): try literal("false")
@@ -314,12 +314,17 @@ public struct JSONRecordReader: ~Copyable {
     }
 
     private mutating func string() throws -> String {
+        try readStringIntoScratch()
+        return String(decoding: scratch, as: UTF8.self)
+    }
+
+    /// Reads a quoted string's bytes into `scratch`, reusing its storage.
+    private mutating func readStringIntoScratch() throws {
         var bytes: [UInt8] = []
-        swap(&bytes, &scratch)
+        swap(&bytes, &scratch)  // unique while stringBytes (a mutating method) fills it
         defer { swap(&bytes, &scratch) }
         bytes.removeAll(keepingCapacity: true)
         try stringBytes(into: &bytes)
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Reads a quoted string's bytes (escapes decoded) into `bytes`.
