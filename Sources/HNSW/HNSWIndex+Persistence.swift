@@ -34,9 +34,18 @@ extension HNSWIndex {
 
     /// Saves in hnswlib v0.8.0's format, atomically: a temporary file in the same folder, synced,
     /// then renamed. On failure the previous file at `path` is untouched.
-    public func save(to path: String) throws {
+    /// - Parameter layout: how the file numbers the elements; the index in memory keeps its own order.
+    public func save(to path: String, layout: FileLayout = .locality) throws {
         let w = try FileIO.AtomicWriter(path: path)
-        let h = header
+        var h = header
+        var order: [UInt32] = []
+        var newID: [UInt32] = []
+        if layout == .locality, let ep = entryPoint {
+            order = localityOrder()
+            newID = [UInt32](repeating: 0, count: count)
+            for (k, old) in order.enumerated() { newID[Int(old)] = UInt32(k) }
+            h.entryPoint = newID[Int(ep)]
+        }
         try w.write(h.offsetLevel0)
         try w.write(h.maxElements)
         try w.write(h.elementCount)
@@ -50,6 +59,11 @@ extension HNSWIndex {
         try w.write(h.M)
         try w.write(h.mult.bitPattern)
         try w.write(h.efConstruction)
+        if !order.isEmpty {
+            try writeRenumbered(w, order: order, newID: newID)
+            try w.commit()
+            return
+        }
         try w.write(UnsafeRawPointer(level0), count: count * stride)
         for i in 0..<count {
             let L = Int(levels[i])

@@ -7,7 +7,8 @@ import Darwin
 
 /// An HNSW index whose memory layout is hnswlib v0.8.0's: level-0 records of
 /// [u32 header | maxM0 u32 links | dim float32 | u64 label] and, per element above level 0,
-/// `level` upper lists of [u32 header | maxM u32 links]. Saving is therefore a straight copy.
+/// `level` upper lists of [u32 header | maxM u32 links]. Saving copies records, renumbered for locality
+/// unless the build order is asked for (`FileLayout`).
 ///
 /// Not safe for concurrent mutation from several callers; its own parallel phases are internal.
 public final class HNSWIndex: @unchecked Sendable {

@@ -21,6 +21,9 @@ struct BuildIndexCommand: ParsableCommand {
     var mode: BuildMode = .deterministic
     @Option(name: .customLong("batch-size"), help: "Largest insertion batch (deterministic mode); part of the output's identity.")
     var batchSize: Int = 128
+    @Option(help: ArgumentHelp("How the file numbers the elements: bfs (for locality) or build (as built); for benchmarks.",
+                               visibility: .hidden))
+    var layout: FileLayout = .locality
     @Flag(help: "Print one JSON object instead of text.") var json = false
     @OptionGroup var cluster: ClusterOptions
     @Option(name: .customLong("work-dir"), help: "Cluster work folder (default: <out>.work).") var workDir: String?
@@ -98,7 +101,7 @@ struct BuildIndexCommand: ParsableCommand {
         let t2 = now()
         let dir = (out as NSString).deletingLastPathComponent
         if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-        do { try index.save(to: out) } catch let e as HNSWError { throw CLIError.runtime("\(e)") }
+        do { try index.save(to: out, layout: layout) } catch let e as HNSWError { throw CLIError.runtime("\(e)") }
         let t3 = now()
         let build = t2 - t1
         if json {

@@ -28,6 +28,7 @@ struct CLIError: Error {
 
 extension Space: ExpressibleByArgument {}
 extension BuildMode: ExpressibleByArgument {}
+extension FileLayout: ExpressibleByArgument {}
 
 /// Reads a `.npy` input of at least one row and one column, as an input error naming the file.
 func readVectors(_ path: String, flag: String) throws -> FloatMatrix {

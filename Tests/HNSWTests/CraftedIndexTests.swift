@@ -27,7 +27,8 @@ final class CraftedIndexTests: XCTestCase {
     override func setUpWithError() throws {
         let index = try buildIndex(randomRows(n, dim, seed: 41), dim: dim, space: .l2, M: 4, capacity: 150)
         let path = temporaryPath("crafted-\(UUID().uuidString).bin")
-        try index.save(to: path)
+        // Build order, so that the file's element i is the index's element i (levels below).
+        try index.save(to: path, layout: .asBuilt)
         original = try fileBytes(path)
         levels = index.elementLevels
         try? FileManager.default.removeItem(atPath: path)

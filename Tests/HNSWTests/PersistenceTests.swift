@@ -13,7 +13,8 @@ final class PersistenceTests: XCTestCase {
         rows = randomRows(n, dim, seed: 20)
         index = try buildIndex(rows, dim: dim, space: .l2, M: 4, capacity: 400)
         path = temporaryPath("persist-\(UUID().uuidString).bin")
-        try index.save(to: path)
+        // Build order, so that the file's element i is the index's element i (the byte pokes below).
+        try index.save(to: path, layout: .asBuilt)
         original = try fileBytes(path)
     }
 
@@ -83,13 +84,42 @@ final class PersistenceTests: XCTestCase {
     func testSaveLoadSaveIsByteIdenticalAndSearchesAlike() throws {
         let loaded = try HNSWIndex.load(path: path, space: .l2, dim: dim)
         let again = temporaryPath("again.bin")
-        try loaded.save(to: again)
+        try loaded.save(to: again, layout: .asBuilt)
         XCTAssertEqual(try fileBytes(again), original)
         for i in 0..<20 {
             let q = Array(rows[(i * dim)..<((i + 1) * dim)])
             XCTAssertEqual(try loaded.search(q, k: 5, ef: 50), try index.search(q, k: 5, ef: 50))
         }
         XCTAssertEqual(loaded.labels, index.labels)
+    }
+
+    /// The locality layout renumbers the elements and nothing else a search can see: the same
+    /// labels, distances and delete marks, the entry point first, the upper-layer elements before
+    /// level 0; and numbering a file that already has it changes no byte.
+    func testLocalityLayoutRenumbersWithoutChangingResults() throws {
+        try index.markDeleted(7)
+        let bfs = temporaryPath("bfs-\(UUID().uuidString).bin")
+        defer { try? FileManager.default.removeItem(atPath: bfs) }
+        try index.save(to: bfs)
+        let first = try fileBytes(bfs)
+        XCTAssertEqual(first.count, original.count)
+        XCTAssertNotEqual(first, original, "the fixture is expected to be renumbered")
+        let loaded = try HNSWIndex.load(path: bfs, space: .l2, dim: dim)
+        XCTAssertEqual(loaded.entryPoint, 0)
+        XCTAssertEqual(loaded.labels.sorted(), index.labels.sorted())
+        XCTAssertNotEqual(loaded.labels, index.labels)
+        let levels = loaded.elementLevels
+        let firstGround = levels.firstIndex(of: 0) ?? levels.count
+        XCTAssertTrue(levels[..<firstGround].allSatisfy { $0 > 0 } && levels[firstGround...].allSatisfy { $0 == 0 })
+        XCTAssertEqual(levels.filter { $0 > 0 }.count, index.elementLevels.filter { $0 > 0 }.count)
+        XCTAssertTrue(try loaded.isMarkedDeleted(7))
+        XCTAssertEqual(loaded.deletedCount, 1)
+        for i in 0..<n {
+            let q = Array(rows[(i * dim)..<((i + 1) * dim)])
+            XCTAssertEqual(try loaded.search(q, k: 10, ef: 20), try index.search(q, k: 10, ef: 20), "query \(i)")
+        }
+        try loaded.save(to: bfs)
+        XCTAssertEqual(try fileBytes(bfs), first, "load → save of a locality file is byte-identical")
     }
 
     func testEmptyIndexRoundTrips() throws {

@@ -102,3 +102,43 @@ def test_recall_report_matches_hnswlib_view_of_the_same_file(tmp):
     h.set_ef(20)
     theirs = recall(h.knn_query(q, k=10)[0], exact_topk(x, q, 10, "l2"))
     assert abs(ours - theirs) <= 0.01
+
+
+def test_hnswlib_serves_our_default_file_like_its_own_and_the_numbering_changes_no_answer(tmp):
+    """At the product's M and efC: hnswlib's recall on our file (numbered for locality, the default)
+    is within 0.005 of its own file's at every ef, and the file numbered as built gives hnswlib the
+    very same labels and distances (the numbering moves records, not edges)."""
+    n, d = 20_000, 32
+    x, q = normal(n, d, 11), normal(500, d, 12)
+    np.save(tmp / "x.npy", x)
+    for layout in ("bfs", "build"):
+        trainer("build-index", "--vectors", tmp / "x.npy", "--out", tmp / f"{layout}.bin", "--space", "cosine",
+                "-M", 32, "--ef-construction", 200, "--threads", 2, "--layout", layout)
+    default = tmp / "default.bin"
+    trainer("build-index", "--vectors", tmp / "x.npy", "--out", default, "--space", "cosine", "-M", 32,
+            "--ef-construction", 200, "--threads", 2)
+    assert default.read_bytes() == (tmp / "bfs.bin").read_bytes()
+    assert default.read_bytes() != (tmp / "build.bin").read_bytes()
+    truth = exact_topk(x, q, 10, "cosine")
+    theirs = hnswlib.Index(space="cosine", dim=d)
+    theirs.init_index(max_elements=n, M=32, ef_construction=200, random_seed=100)
+    theirs.set_num_threads(1)
+    theirs.add_items(x, np.arange(n))
+    files = {}
+    for layout in ("bfs", "build"):
+        files[layout] = hnswlib.Index(space="cosine", dim=d)
+        files[layout].load_index(str(tmp / f"{layout}.bin"))
+        files[layout].set_num_threads(1)
+    assert sorted(files["bfs"].get_ids_list()) == list(range(n))
+    np.testing.assert_array_equal(np.asarray(files["bfs"].get_items([0, 5, n - 1])),
+                                  np.asarray(files["build"].get_items([0, 5, n - 1])))
+    for ef in (10, 16, 24, 32, 48, 64, 96, 128, 192, 256):
+        for h in (theirs, *files.values()):
+            h.set_ef(ef)
+        got = {k: h.knn_query(q, k=10) for k, h in files.items()}
+        np.testing.assert_array_equal(got["bfs"][0], got["build"][0])
+        np.testing.assert_array_equal(got["bfs"][1], got["build"][1])
+        r_ours = recall(got["bfs"][0], truth)
+        r_theirs = recall(theirs.knn_query(q, k=10)[0], truth)
+        print(f"ef {ef}: ours {r_ours:.4f} hnswlib {r_theirs:.4f}")
+        assert r_ours >= r_theirs - 0.005, f"ef {ef}: ours {r_ours:.4f} vs hnswlib {r_theirs:.4f}"
