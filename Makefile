@@ -12,7 +12,7 @@ APT_PACKAGES := build-essential pkg-config python3-venv libsnappy-dev libzstd-de
 TRAINER := .build/release/trainer
 STATIC_TRAINER := .build-static/release/trainer
 
-.PHONY: run test deps apt venv build commit-info static-build unit-test interop deploy-check container-check bench bench-cluster bench-scale clean \
+.PHONY: run test deps apt venv build commit-info static-build unit-test interop deploy-check container-check bench bench-cluster bench-scale bench-serve clean \
 	sanitize sanitize-thread sanitize-address fuzz fuzz-build
 
 run: build
@@ -125,6 +125,10 @@ bench: build venv
 # The cluster build against a single-node build (about 15 minutes on 2 cores).
 bench-cluster: build venv
 	$(VENV)/bin/python bench/cluster/run.py
+
+# hnswlib serving its own file and ours, 100k and 1M items (about 35 minutes on 2 cores, most of it hnswlib's 1M build).
+bench-serve: build venv
+	$(VENV)/bin/python bench/serve/run.py
 
 # trainer train end to end at 1M, 3M and 10M synthetic items (about 40 minutes on 2 cores; ITEMS=… to choose).
 ITEMS ?= 1000000,3000000,10000000

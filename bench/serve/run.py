@@ -11,7 +11,7 @@ against hnswlib's file and bfs against build (median, min–max). It also checks
 the same labels and distances from the build and bfs files. Writes bench/out/serve-<dataset>.json and
 bench/out/serve.svg.
 
-usage: .venv/bin/python bench/serve/run.py [--datasets normal100k,mixture1m] [--repeats 5] [--M 32]
+usage: .venv/bin/python bench/serve/run.py [--datasets normal100k,mixture1m] [--repeats 5] [--M 32] [--plot-only]
 """
 import argparse, json, os, subprocess, sys, time
 import numpy as np
@@ -144,9 +144,16 @@ def main():
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--M", type=int, default=32)
     ap.add_argument("--ef-construction", type=int, default=200)
+    ap.add_argument("--plot-only", action="store_true", help="redraw bench/out/serve.svg from the saved JSON")
     a = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
     report = {}
+    if a.plot_only:
+        for name in a.datasets.split(","):
+            with open(os.path.join(OUT, f"serve-{name}.json")) as fh:
+                report[name] = json.load(fh)
+        plot(report, os.path.join(OUT, "serve.svg"))
+        return
     for name in a.datasets.split(","):
         base, qpath, tpath = dataset(name)
         files = build(name, base, a.M, a.ef_construction)
@@ -180,30 +187,48 @@ def main():
         report[name] = {"M": a.M, "efc": a.ef_construction, "runs": runs, "summary": summary}
         with open(os.path.join(OUT, f"serve-{name}.json"), "w") as fh:
             json.dump(report[name], fh)
-    plot(report)
+    plot(report, os.path.join(OUT, "serve.svg"))
 
 
-def plot(report):
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return
-    fig, axes = plt.subplots(1, len(report), figsize=(6 * len(report), 4.5), squeeze=False)
-    for ax, (name, r) in zip(axes[0], report.items()):
+def plot(report, path):
+    """Recall@10 against single-thread QPS (log scale), one panel per dataset, as plain SVG."""
+    W, H, PAD = 420, 300, 50
+    colours = {"hnswlib": "#888888", "build": "#1f77b4", "bfs": "#d62728"}
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W * len(report)}" height="{H}" '
+             'font-family="sans-serif" font-size="11">', f'<rect width="100%" height="100%" fill="white"/>']
+    for k, (name, r) in enumerate(report.items()):
+        ox = k * W
+        curves = {}
         for f, runs in r["runs"].items():
             rec = [e["recall"] for e in runs[0]]
-            qps = [np.median([rep[i]["qps"] for rep in runs]) for i in range(len(rec))]
-            ax.plot(rec, qps, marker="o", label=f)
-        ax.set_yscale("log")
-        ax.set_xlabel("recall@10")
-        ax.set_ylabel("queries per second (1 thread)")
-        ax.set_title(f"{name}, M {r['M']}, efC {r['efc']}")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend()
-    fig.tight_layout()
-    fig.savefig(os.path.join(OUT, "serve.svg"))
+            qps = [float(np.median([rep[i]["qps"] for rep in runs])) for i in range(len(rec))]
+            curves[f] = [(a, b) for a, b in zip(rec, qps) if a >= 0.5]
+        pts = [p for c in curves.values() for p in c]
+        x0, x1 = min(p[0] for p in pts), 1.0
+        y0, y1 = np.log10(min(p[1] for p in pts)), np.log10(max(p[1] for p in pts))
+        X = lambda v: ox + PAD + (v - x0) / (x1 - x0) * (W - 2 * PAD)
+        Y = lambda v: H - PAD - (np.log10(v) - y0) / (y1 - y0 + 1e-9) * (H - 2 * PAD)
+        parts.append(f'<text x="{ox + W / 2}" y="18" text-anchor="middle">{name}, M {r["M"]}, efC {r["efc"]}: '
+                     'recall@10 against queries/s (1 thread, log)</text>')
+        parts.append(f'<line x1="{ox + PAD}" y1="{H - PAD}" x2="{ox + W - PAD}" y2="{H - PAD}" stroke="black"/>')
+        parts.append(f'<line x1="{ox + PAD}" y1="{PAD}" x2="{ox + PAD}" y2="{H - PAD}" stroke="black"/>')
+        for t in np.linspace(x0, x1, 5):
+            parts.append(f'<text x="{X(t):.1f}" y="{H - PAD + 14}" text-anchor="middle">{t:.2f}</text>')
+        for e in range(int(np.floor(y0)), int(np.ceil(y1)) + 1):
+            for m in (1, 2, 5):
+                v = m * 10 ** e
+                if y0 <= np.log10(v) <= y1:
+                    parts.append(f'<text x="{ox + PAD - 4}" y="{Y(v) + 4:.1f}" text-anchor="end">{v:g}</text>')
+        for j, (f, c) in enumerate(curves.items()):
+            path_d = " ".join(f"{'M' if i == 0 else 'L'}{X(a):.1f},{Y(b):.1f}" for i, (a, b) in enumerate(c))
+            parts.append(f'<path d="{path_d}" fill="none" stroke="{colours.get(f, "black")}" stroke-width="1.5"/>')
+            parts += [f'<circle cx="{X(a):.1f}" cy="{Y(b):.1f}" r="2.5" fill="{colours.get(f, "black")}"/>' for a, b in c]
+            label = {"hnswlib": "hnswlib's own file", "build": "ours, build order", "bfs": "ours, as written (bfs)"}.get(f, f)
+            parts.append(f'<text x="{ox + W - PAD - 4}" y="{PAD + 14 * j}" text-anchor="end" fill="{colours.get(f, "black")}">{label}</text>')
+    parts.append("</svg>")
+    with open(path, "w") as fh:
+        fh.write("\n".join(parts))
+    print(f"plot: {path}")
 
 
 if __name__ == "__main__":
