@@ -23,11 +23,7 @@ struct ShardInputs: @unchecked Sendable {
     /// Shard `s`'s rows, row-major, in member order.
     func rows(of s: Int) -> [Float] {
         let n = plan.shards[s].count * parameters.dim
-        guard n > 0 else { return [] }  // (see WireReader.array: no zero-capacity initializer)
-        return [Float](unsafeUninitializedCapacity: n) { buffer, count in
-            writeRows(of: s, into: UnsafeMutableRawBufferPointer(buffer))
-            count = buffer.count
-        }
+        return [Float](filling: n) { writeRows(of: s, into: UnsafeMutableRawBufferPointer($0)) }
     }
 
     /// Writes shard `s`'s rows into `dest` (members × dim floats, any alignment): a refinement job

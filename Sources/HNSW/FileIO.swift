@@ -96,10 +96,8 @@ public enum FileIO {
     /// The whole file at `path`.
     public static func readAll(_ path: String) throws -> [UInt8] {
         let r = try Reader(path: path)
-        guard r.size > 0 else { return [] }  // (see WireReader.array: no zero-capacity initializer)
-        return try [UInt8](unsafeUninitializedCapacity: r.size) { buf, n in
-            if let base = buf.baseAddress, r.size > 0 { try r.read(into: base, count: r.size) }
-            n = r.size
+        return try [UInt8](filling: r.size) { buf in
+            if let base = buf.baseAddress { try r.read(into: base, count: r.size) }
         }
     }
 

@@ -36,8 +36,7 @@ enum Compression {
             guard size <= input.count * 256 + 1024 else { throw DecodeError("an LZ4_RAW page of \(input.count) bytes cannot inflate to \(size)") }
         default: break
         }
-        // (See WireReader.array: no zero-capacity initializer.)
-        var out = size == 0 ? [] : [UInt8](unsafeUninitializedCapacity: size) { _, n in n = size }
+        var out = [UInt8](filling: size) { _ in }  // the codec writes every byte it reports below
         let produced: Int = try out.withUnsafeMutableBytes { dst in
             let d = dst.baseAddress ?? UnsafeMutableRawPointer(bitPattern: 1)!
             switch codec {

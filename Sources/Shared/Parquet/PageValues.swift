@@ -110,11 +110,9 @@ enum ValueDecoder {
     }
 
     /// Copies `n` little-endian values (this reader runs on little-endian machines only).
-    static func copyLittleEndian<T>(_ buf: UnsafeRawBufferPointer, _ n: Int, _: T.Type) -> [T] {
-        guard n > 0 else { return [] }  // (see WireReader.array: no zero-capacity initializer)
-        return [T](unsafeUninitializedCapacity: n) { out, initialized in
-            if n > 0 { UnsafeMutableRawPointer(out.baseAddress!).copyMemory(from: buf.baseAddress!, byteCount: n * MemoryLayout<T>.size) }
-            initialized = n
+    static func copyLittleEndian<T: BitwiseCopyable>(_ buf: UnsafeRawBufferPointer, _ n: Int, _: T.Type) -> [T] {
+        [T](filling: n) { out in
+            UnsafeMutableRawBufferPointer(out).copyMemory(from: UnsafeRawBufferPointer(rebasing: buf[..<(n * MemoryLayout<T>.size)]))
         }
     }
 

@@ -86,8 +86,8 @@ public final class ParquetReader {
     deinit { close(fd) }
 
     private static func pread(_ fd: Int32, _ offset: Int, _ count: Int, _ path: String) throws -> [UInt8] {
-        guard count > 0 else { return [] }  // (see WireReader.array: no zero-capacity initializer)
-        var out = [UInt8](unsafeUninitializedCapacity: count) { _, n in n = count }
+        guard count > 0 else { return [] }
+        var out = [UInt8](filling: count) { _ in }  // every byte is read into below
         var done = 0
         try out.withUnsafeMutableBytes { p in
             while done < count {

@@ -210,10 +210,8 @@ enum NNGMessage {
     /// Copies out the body and the pipe it came on, and frees the message.
     static func take(_ m: OpaquePointer) -> (bytes: [UInt8], pipe: UInt32) {
         let n = nng_msg_len(m)
-        // (See WireReader.array: no zero-capacity initializer.)
-        let bytes = n == 0 ? [] : [UInt8](unsafeUninitializedCapacity: n) { buf, count in
-            buf.baseAddress!.initialize(from: nng_msg_body(m).assumingMemoryBound(to: UInt8.self), count: n)
-            count = n
+        let bytes = [UInt8](filling: n) { buf in
+            UnsafeMutableRawBufferPointer(buf).copyMemory(from: UnsafeRawBufferPointer(start: nng_msg_body(m), count: n))
         }
         let pipe = nng_msg_get_pipe(m).id
         nng_msg_free(m)

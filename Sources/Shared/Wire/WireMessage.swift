@@ -191,10 +191,7 @@ public enum WireMessage: Sendable, Equatable {
     /// The framed bytes of this message.
     public func encoded() -> [UInt8] {
         let n = encodedCount
-        return [UInt8](unsafeUninitializedCapacity: n) { buffer, count in
-            encode(into: UnsafeMutableRawBufferPointer(buffer))
-            count = n
-        }
+        return [UInt8](filling: n) { encode(into: UnsafeMutableRawBufferPointer($0)) }
     }
 
     /// The size of the framed message. Encoding counts first and then writes into a buffer of
@@ -509,14 +506,7 @@ struct WireReader {
         let (bytes, o) = count.multipliedReportingOverflow(by: MemoryLayout<T>.size)
         guard !o else { throw bad("an array of \(count) values overflows") }
         let r = try take(bytes)
-        // An array made with zero capacity is the shared empty-array storage, and the initializer
-        // writes its count (0) there: a write to a global that ThreadSanitizer reports as a race
-        // with any thread reading an empty array's count. Empty arrays are made the plain way.
-        guard count > 0 else { return [] }
-        return [T](unsafeUninitializedCapacity: count) { buf, n in
-            UnsafeMutableRawBufferPointer(buf).copyMemory(from: UnsafeRawBufferPointer(rebasing: data[r]))
-            n = count
-        }
+        return [T](filling: count) { UnsafeMutableRawBufferPointer($0).copyMemory(from: UnsafeRawBufferPointer(rebasing: data[r])) }
     }
 
     func finish() throws {
