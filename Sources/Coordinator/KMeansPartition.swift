@@ -12,12 +12,30 @@ public struct KMeansPartition: Sendable {
     /// nearest first (at most `maxCross`).
     public var boundary: [[UInt32]]
 
+    /// The one centroid of a one-shard plan: the mean of every row as compared (normalised for
+    /// cosine), summed in Double; zeros when there are no rows.
+    static func mean(rows: UnsafeBufferPointer<Float>, dim: Int, space: Space) -> [Float] {
+        let n = rows.count / dim
+        var sums = [Double](repeating: 0, count: dim)
+        guard n > 0, let src = rows.baseAddress else { return [Float](repeating: 0, count: dim) }
+        var row = [Float](repeating: 0, count: dim)
+        row.withUnsafeMutableBufferPointer { r in
+            guard let out = r.baseAddress else { return }
+            for i in 0..<n {
+                out.update(from: src + i * dim, count: dim)
+                if space == .cosine { Distance.normalize(out, dim: dim) }
+                for k in 0..<dim { sums[k] += Double(out[k]) }
+            }
+        }
+        return sums.map { Float($0 / Double(n)) }
+    }
+
     public static func make(rows: UnsafeBufferPointer<Float>, dim: Int, space: Space, shards S: Int, seed: UInt64,
                             epsilon: Double, maxCross: Int = 3, capFactor: Double = 1.2, sampleSize: Int = 50_000,
                             iterations: Int = 12, threads: Int = 1) -> KMeansPartition {
         let n = rows.count / dim
         guard S > 1 else {
-            return KMeansPartition(centroids: [Float](repeating: 0, count: dim * max(S, 1)), shards: [Array(0..<n)],
+            return KMeansPartition(centroids: mean(rows: rows, dim: dim, space: space), shards: [Array(0..<n)],
                                    boundary: [[UInt32]](repeating: [], count: n))
         }
         var rng = SplitMix64(seed: seed ^ 0x6B6D_6561_6E73)

@@ -49,7 +49,8 @@ struct VectorizeCommand: ParsableCommand {
             throw CLIError.runtime("\(error)")
         }
         let t3 = now()
-        print(String(format: "vectorised %d items into %d dimensions in %.2f s (load %.2f s, pipeline and write %.2f s) → %@/vectors.npy",
-                     catalog.count, pipeline.dimension, t3 - t0, t1 - t0, t3 - t1, folder))
+        print(String(format: "vectorised %d items into %d dimensions in %.2f s (load %.2f s, pipeline and write %.2f s) → %@/: %@",
+                     catalog.count, pipeline.dimension, t3 - t0, t1 - t0, t3 - t1, folder,
+                     VectorExporter.fileNames.joined(separator: ", ")))
     }
 }

@@ -80,4 +80,20 @@ final class KMeansPartitionTests: XCTestCase {
         XCTAssertEqual(one.shards, two.shards)
         XCTAssertEqual(one.boundary, two.boundary)
     }
+
+    /// A one-shard plan's centroid is the mean of the rows as compared (normalised for cosine), not zeros.
+    func testOneShardCentroidIsTheMeanOfTheRows() {
+        let data: [Float] = [3, 4, 0, 0, 2, 0, 6, 8, 0]  // normalised: (0.6, 0.8, 0), (0, 1, 0), (0.6, 0.8, 0)
+        let cosine = data.withUnsafeBufferPointer {
+            KMeansPartition.make(rows: $0, dim: 3, space: .cosine, shards: 1, seed: 1, epsilon: 0.1)
+        }
+        XCTAssertEqual(cosine.shards, [[0, 1, 2]])
+        for (got, want) in zip(cosine.centroids, [Float(1.2 / 3), Float(2.6 / 3), 0]) {
+            XCTAssertEqual(got, want, accuracy: 1e-6)
+        }
+        let l2 = data.withUnsafeBufferPointer {
+            KMeansPartition.make(rows: $0, dim: 3, space: .l2, shards: 1, seed: 1, epsilon: 0.1)
+        }
+        XCTAssertEqual(l2.centroids, [3, Float(14.0 / 3), 0])
+    }
 }

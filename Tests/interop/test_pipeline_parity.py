@@ -9,7 +9,8 @@ from pipeline_reference import make_catalog, reference, CONFIG
 def run(tmp, seed=42, min_frequency="null", max_categories="null", **kw):
     features, meta = make_catalog(tmp, **kw)
     (tmp / "trainer.yml").write_text(CONFIG.format(folder=tmp, seed=seed, min_frequency=min_frequency, max_categories=max_categories))
-    trainer("vectorize", "--config", tmp / "trainer.yml")
+    out = trainer("vectorize", "--config", tmp / "trainer.yml").stdout
+    assert out.rstrip().endswith("/models/: vectors.npy, item_weights.npy, labels.tsv, pipeline.json"), out
     return features, meta, np.load(tmp / "models" / "vectors.npy")
 
 

@@ -4,6 +4,9 @@ import HNSW
 /// Writes the pipeline's outputs: `vectors.npy` (float32, row i = label i), `item_weights.npy`,
 /// `labels.tsv` (label, item id) and `pipeline.json`, each atomically.
 public enum VectorExporter {
+    /// The files `write` makes, in the order it writes them (with `numpy`).
+    public static let fileNames = ["vectors.npy", "item_weights.npy", "labels.tsv", "pipeline.json"]
+
     /// Without `numpy`, the two `.npy` files are left out (`export.numpy: false`).
     public static func write(folder: String, ids: [String], vectors: [Float], dimension: Int, weights: [Double],
                              pipeline: FeaturePipeline, numpy: Bool = true) throws {
