@@ -7,17 +7,9 @@ import Darwin
 /// Levels come from a hash of (label, seed), so an element's level never depends on insertion
 /// order, thread count or shard: the same catalog always gets the same layer structure.
 public enum Levels {
-    @inline(__always)
-    static func mix(_ x: UInt64) -> UInt64 {
-        var z = x &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
     /// The level of `label`: floor(−ln(U) · mult) with U in (0, 1] drawn from the hash.
     public static func level(label: UInt64, seed: UInt64, mult: Double) -> Int {
-        let h = mix(mix(label) ^ mix(seed &+ 0x632B_E59B_D9B4_E019))
+        let h = SplitMix64.mix(SplitMix64.mix(label) ^ SplitMix64.mix(seed &+ 0x632B_E59B_D9B4_E019))
         let u = Double((h >> 11) + 1) * 0x1p-53
         let l = -log(u) * mult
         return l.isFinite ? min(Int(l), 64) : 0

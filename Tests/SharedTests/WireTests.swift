@@ -166,14 +166,8 @@ final class WireTests: XCTestCase {
     /// Random and mutated messages, with valid checksums so the payload decoders are reached: each is
     /// an error or a message that encodes back to the same bytes.
     func testFuzzedMessagesNeverCrash() throws {
-        var state: UInt64 = 0xC0FFEE
-        func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var rng = SplitMix64(seed: 0xC0FFEE)
+        func next() -> UInt64 { rng.next() }
         let seeds = samples.map { $0.encoded() }
         var accepted = 0, refused = 0
         for i in 0..<20_000 {

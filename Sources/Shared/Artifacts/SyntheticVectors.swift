@@ -1,3 +1,4 @@
+import HNSW
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,15 +10,8 @@ public enum SyntheticVectors {
         private var s: (UInt64, UInt64, UInt64, UInt64)
 
         public init(seed: UInt64) {
-            var x = seed
-            func next() -> UInt64 {
-                x &+= 0x9E37_79B9_7F4A_7C15
-                var z = x
-                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                return z ^ (z >> 31)
-            }
-            s = (next(), next(), next(), next())
+            var g = SplitMix64(seed: seed)
+            s = (g.next(), g.next(), g.next(), g.next())
         }
 
         public mutating func next() -> UInt64 {

@@ -11,12 +11,7 @@ public struct ItemState: Sendable, Equatable {
     /// A 64-bit fingerprint of each row over `columns` (order-independent of the catalog's layout).
     public static func fingerprints(_ c: Catalog, columns: [String]) -> [UInt64] {
         var out = [UInt64](repeating: 0x243F_6A88_85A3_08D3, count: c.count)
-        func mix(_ h: UInt64, _ x: UInt64) -> UInt64 {
-            var z = (h ^ x) &+ 0x9E37_79B9_7F4A_7C15
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        func mix(_ h: UInt64, _ x: UInt64) -> UInt64 { SplitMix64.mix(h ^ x) }
         for name in columns.sorted() {
             switch c.columns[name] {
             case .numeric(let v)?:

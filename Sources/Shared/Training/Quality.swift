@@ -292,10 +292,7 @@ public enum QualityMeasure {
     static func idHash(_ id: String, seed: Int) -> UInt64 {
         var h: UInt64 = 0xCBF2_9CE4_8422_2325
         for b in id.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
-        var z = h ^ (UInt64(truncatingIfNeeded: seed) &* 0x9E37_79B9_7F4A_7C15)
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        return SplitMix64.finalize(h ^ (UInt64(truncatingIfNeeded: seed) &* SplitMix64.increment))
     }
 
     /// numpy's default ("linear") quantile of sorted values; 0 for none.
