@@ -41,7 +41,7 @@ extension HNSWIndex {
         var degrees = [Int](repeating: 0, count: maxM0 + 1)
         for i in 0..<count {
             for layer in 0...Int(levels[i]) {
-                let d = Int(links(UInt32(i), layer)[0] & 0xFFFF)
+                let d = linkCount(links(UInt32(i), layer))
                 nodes[layer] += 1
                 sums[layer] += d
                 minD[layer] = min(minD[layer], d)
@@ -63,7 +63,7 @@ extension HNSWIndex {
                 reachable += 1
                 if !isDeleted(x) { liveReachable += 1 }
                 let list = links(x, 0)
-                for j in 0..<Int(list[0] & 0xFFFF) {
+                for j in 0..<linkCount(list) {
                     let y = list[1 + j]
                     let bit: UInt64 = 1 << (UInt64(y) & 63)
                     if seen[Int(y) >> 6] & bit == 0 {

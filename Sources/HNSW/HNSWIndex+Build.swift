@@ -236,7 +236,7 @@ extension HNSWIndex {
             pairs.reserveCapacity(layer == 0 ? batch.count * M : batch.count)
             for i in batch where level(UInt32(i)) >= layer {
                 let list = links(UInt32(i), layer)
-                for j in 0..<Int(list[0] & 0xFFFF) { pairs.append(UInt64(list[1 + j]) << 32 | UInt64(i)) }
+                for j in 0..<linkCount(list) { pairs.append(UInt64(list[1 + j]) << 32 | UInt64(i)) }
             }
             applyOffers(&pairs, layer: layer, threads: threads, scratches: scratches)
         }

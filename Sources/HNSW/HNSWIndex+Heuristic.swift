@@ -36,7 +36,7 @@ extension HNSWIndex {
     func writeList(_ id: UInt32, layer: Int, _ selected: [Candidate]) {
         let list = links(id, layer)
         let c = cap(layer)
-        list[0] = (list[0] & 0xFFFF_0000) | UInt32(selected.count)
+        setLinkCount(list, selected.count)
         for (j, n) in selected.enumerated() { list[1 + j] = n.id }
         if selected.count < c { (list + 1 + selected.count).update(repeating: 0, count: c - selected.count) }
     }
@@ -45,7 +45,7 @@ extension HNSWIndex {
     /// room, otherwise the list is re-selected with the heuristic over old ∪ new, capped at maxM0/maxM.
     func offerLinks(to target: UInt32, layer: Int, sources: UnsafeBufferPointer<UInt32>, scratch s: SearchScratch) {
         let list = links(target, layer)
-        let n = Int(list[0] & 0xFFFF)
+        let n = linkCount(list)
         let c = cap(layer)
         var fresh = 0
         for x in sources where x != target {
@@ -70,7 +70,7 @@ extension HNSWIndex {
                     m += 1
                 }
             }
-            list[0] = (list[0] & 0xFFFF_0000) | UInt32(m)
+            setLinkCount(list, m)
             return
         }
         let tv = vector(target)

@@ -32,7 +32,7 @@ extension HNSWIndex {
             var layer = level(x)
             while layer >= 1 {
                 let list = links(x, layer)
-                for j in 0..<Int(list[0] & 0xFFFF) {
+                for j in 0..<linkCount(list) {
                     let y = Int(list[1 + j])
                     if !placed[y] {
                         placed[y] = true
@@ -51,7 +51,7 @@ extension HNSWIndex {
         while head < order.count {
             let list = links(order[head], 0)
             head += 1
-            for j in 0..<Int(list[0] & 0xFFFF) {
+            for j in 0..<linkCount(list) {
                 let y = Int(list[1 + j])
                 if !placed[y] {
                     placed[y] = true
@@ -67,7 +67,7 @@ extension HNSWIndex {
     /// `newID`; slots past the count become 0, the header word (count and delete mark) is kept.
     @inline(__always)
     static func renumber(_ list: UnsafeMutablePointer<UInt32>, capacity: Int, _ newID: UnsafePointer<UInt32>) {
-        let c = Int(list[0] & 0xFFFF)
+        let c = linkCount(list)
         var j = 1
         while j <= c {
             list[j] = newID[Int(list[j])]

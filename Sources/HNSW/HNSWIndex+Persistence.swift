@@ -187,7 +187,7 @@ extension HNSWIndex {
             top = max(top, L)
             for layer in 0...L {
                 let list = links(id, layer)
-                let c = Int(list[0] & 0xFFFF)
+                let c = linkCount(list)
                 if layer > 0, list[0] >> 16 != 0 { throw bad("element \(i) has flag bits in its layer-\(layer) list header") }
                 guard c <= cap(layer) else {
                     throw bad("element \(i) has \(c) links on layer \(layer), above the cap of \(cap(layer))")

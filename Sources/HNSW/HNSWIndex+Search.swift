@@ -25,7 +25,7 @@ extension HNSWIndex {
                 changed = false
                 let list = links(cur, layer)
                 locks?.lock(cur)
-                let n = Int(list[0] & 0xFFFF)
+                let n = linkCount(list)
                 ids.update(from: list + 1, count: n)
                 locks?.unlock(cur)
                 hk_distances(kind, q, vectorBase.assumingMemoryBound(to: CChar.self), stride, ids, n, dim, dists)
@@ -76,7 +76,7 @@ extension HNSWIndex {
             if !cand.isEmpty { hk_prefetch(links(cand.top.id, layer), listBytes) }
             let list = links(c.id, layer)
             locks?.lock(c.id)
-            let n = Int(list[0] & 0xFFFF)
+            let n = linkCount(list)
             hk_prefetch_tags(visited, list + 1, n)
             var m = 0
             var j = 1

@@ -38,11 +38,11 @@ extension HNSWIndex {
     /// Re-selects the lists of `id`'s neighbours at `layer` from its 1- and 2-hop neighbourhood.
     private func repairNeighbours(of id: UInt32, layer: Int, scratch s: SearchScratch) {
         let own = links(id, layer)
-        let oneHop = (0..<Int(own[0] & 0xFFFF)).map { own[1 + $0] }
+        let oneHop = (0..<linkCount(own)).map { own[1 + $0] }
         var hood = Set<UInt32>(oneHop)
         for n in oneHop {
             let l = links(n, layer)
-            for j in 0..<Int(l[0] & 0xFFFF) { hood.insert(l[1 + j]) }
+            for j in 0..<linkCount(l) { hood.insert(l[1 + j]) }
         }
         hood.remove(id)
         let ordered = hood.sorted()

@@ -239,3 +239,12 @@ public final class HNSWIndex: @unchecked Sendable {
         return try body(s)
     }
 }
+
+/// The number of links in the list at `list` (the low 16 bits of its header word; on level 0 the
+/// delete mark sits above them). Every list, in memory, in a file or in a shard graph, has this header.
+@inline(__always) func linkCount(_ list: UnsafePointer<UInt32>) -> Int { Int(list[0] & 0xFFFF) }
+
+/// Sets the link count of the list at `list`, keeping the rest of its header word.
+@inline(__always) func setLinkCount(_ list: UnsafeMutablePointer<UInt32>, _ n: Int) {
+    list[0] = (list[0] & 0xFFFF_0000) | UInt32(n)
+}

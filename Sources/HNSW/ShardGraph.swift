@@ -10,7 +10,7 @@ extension HNSWIndex {
         var out: [UInt8] = []
         var size = 24 + count
         for i in 0..<count {
-            for layer in 0...level(UInt32(i)) { size += 2 + 4 * Int(links(UInt32(i), layer)[0] & 0xFFFF) }
+            for layer in 0...level(UInt32(i)) { size += 2 + 4 * linkCount(links(UInt32(i), layer)) }
         }
         out.reserveCapacity(size)
         func put32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
@@ -24,7 +24,7 @@ extension HNSWIndex {
         for i in 0..<count {
             for layer in 0...level(UInt32(i)) {
                 let list = links(UInt32(i), layer)
-                let n = Int(list[0] & 0xFFFF)
+                let n = linkCount(list)
                 withUnsafeBytes(of: UInt16(n).littleEndian) { out.append(contentsOf: $0) }
                 for j in 0..<n { put32(list[1 + j]) }
             }

@@ -86,7 +86,7 @@ extension HNSWIndex {
                         let members = sp.value[own]
                         let localID = members.withUnsafeBufferPointer { lowerBound($0, i) }
                         let ownList = graphs[own].links(UInt32(localID), 0)
-                        for j in 0..<Int(ownList[0] & 0xFFFF) {
+                        for j in 0..<linkCount(ownList) {
                             let x = UInt32(members[Int(ownList[1 + j])])
                             pool.append(Candidate(distance: g.distance(q, x), id: x))
                         }
@@ -196,7 +196,7 @@ extension HNSWIndex {
             for (k, r) in upperRows.enumerated() {
                 for layer in 1...u.level(UInt32(k)) {
                     let src = u.links(UInt32(k), layer), dst = g.links(UInt32(r), layer)
-                    let c = Int(src[0] & 0xFFFF)
+                    let c = linkCount(src)
                     dst[0] = UInt32(c)
                     for j in 0..<c { dst[1 + j] = UInt32(upperRows[Int(src[1 + j])]) }
                 }
@@ -224,7 +224,7 @@ extension HNSWIndex {
             let sub = graphs[s]
             for (j, r) in members.enumerated() {
                 let src = sub.links(UInt32(j), 0), dst = links(UInt32(r), 0)
-                let c = Int(src[0] & 0xFFFF)
+                let c = linkCount(src)
                 dst[0] = UInt32(c)
                 for k in 0..<c { dst[1 + k] = UInt32(members[Int(src[1 + k])]) }
             }
@@ -305,7 +305,7 @@ extension HNSWIndex {
             stack.append(start)
             while let x = stack.popLast() {
                 let list = links(x, 0)
-                for j in 0..<Int(list[0] & 0xFFFF) where !seen[Int(list[1 + j])] {
+                for j in 0..<linkCount(list) where !seen[Int(list[1 + j])] {
                     seen[Int(list[1 + j])] = true
                     stack.append(list[1 + j])
                 }
@@ -318,10 +318,10 @@ extension HNSWIndex {
             let hits = withScratch { s in nearest(UnsafePointer(vector(id)), k: 1, ef: efConstruction, scratch: s) }
             guard let host = hits.first?.id, host != id else { continue }
             let list = links(host, 0)
-            let c = Int(list[0] & 0xFFFF)
+            let c = linkCount(list)
             if c < maxM0 {
                 list[1 + c] = id
-                list[0] = (list[0] & 0xFFFF_0000) | UInt32(c + 1)
+                setLinkCount(list, c + 1)
             } else {
                 // Replace the host's farthest link: the orphan must become reachable.
                 var worst = 0

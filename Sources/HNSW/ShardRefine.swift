@@ -56,7 +56,7 @@ extension HNSWIndex {
                         let q = UnsafePointer(g.vector(u))
                         pool.removeAll(keepingCapacity: true)
                         let list = g.links(u, 0)
-                        for j in 0..<Int(list[0] & 0xFFFF) {
+                        for j in 0..<linkCount(list) {
                             let x = list[1 + j]
                             pool.append(Pooled(d: g.distance(q, x), id: own.members[Int(x)], v: UnsafePointer(g.vector(x))))
                         }
@@ -84,7 +84,7 @@ extension HNSWIndex {
                         }
                         let me = own.members[Int(u)]
                         lp.value[k] = RefinedList(id: me, links: kept.map(\.id))
-                        let ownIDs = Set((0..<Int(list[0] & 0xFFFF)).map { own.members[Int(list[1 + $0])] })
+                        let ownIDs = Set((0..<linkCount(list)).map { own.members[Int(list[1 + $0])] })
                         op.value[k] = kept.filter { !ownIDs.contains($0.id) }.map { UInt64($0.id) << 32 | UInt64(me) }
                     }
                 }
