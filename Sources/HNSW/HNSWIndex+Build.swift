@@ -1,29 +1,18 @@
-/// How parallel insertion is organised.
-public enum BuildMode: String, Sendable, CaseIterable {
-    /// Batch insertion with prefix doubling: each batch searches the graph as it stood before the
-    /// batch, and reverse links are applied per target in id order. Byte-identical for any thread count.
-    case deterministic
-    /// hnswlib's scheme: per-element locks, elements inserted concurrently. Not reproducible with T > 1.
-    case locked
-}
-
 /// Options for adding many elements.
 public struct BuildOptions: Sendable {
     public var threads: Int
-    public var mode: BuildMode
-    /// Largest insertion batch (deterministic mode). Part of the output's identity: the same
-    /// batch size gives the same graph for any thread count.
+    /// Largest insertion batch. Part of the output's identity: the same batch size gives the same
+    /// graph for any thread count.
     public var batchSize: Int
     /// Called on the calling thread after each batch with (elements inserted, elements to insert).
     public var progress: (@Sendable (Int, Int) -> Void)?
-    /// Asked after each batch (deterministic mode); true ends the build with `HNSWError.cancelled`
+    /// Asked after each batch; true ends the build with `HNSWError.cancelled`
     /// and leaves the index unusable.
     public var shouldStop: (@Sendable () -> Bool)?
 
-    public init(threads: Int = 1, mode: BuildMode = .deterministic, batchSize: Int = 128,
+    public init(threads: Int = 1, batchSize: Int = 128,
                 progress: (@Sendable (Int, Int) -> Void)? = nil, shouldStop: (@Sendable () -> Bool)? = nil) {
         self.threads = max(threads, 1)
-        self.mode = mode
         self.batchSize = max(batchSize, 1)
         self.progress = progress
         self.shouldStop = shouldStop
@@ -119,17 +108,13 @@ extension HNSWIndex {
         return Placed(fresh: start..<count, updates: updates)
     }
 
-    /// Builds the graph over the records `place` wrote.
+    /// Builds the graph over the records `place` wrote: deterministic batch insertion, the same graph
+    /// for any thread count (docs/decisions.md).
     func link(_ placed: Placed, options: BuildOptions) throws {
         guard !placed.fresh.isEmpty else { return }
-        switch options.mode {
-        case .deterministic:
-            let finished = insertBatches(placed.fresh, maxBatch: options.batchSize, threads: options.threads, progress: options.progress,
-                                         shouldStop: options.shouldStop)
-            guard finished else { throw HNSWError.cancelled }
-        case .locked:
-            insertLocked(placed.fresh, threads: options.threads)
-        }
+        let finished = insertBatches(placed.fresh, maxBatch: options.batchSize, threads: options.threads, progress: options.progress,
+                                     shouldStop: options.shouldStop)
+        guard finished else { throw HNSWError.cancelled }
     }
 
     /// Updates existing labels in place, in row order.
@@ -141,30 +126,27 @@ extension HNSWIndex {
     }
 
     /// Computes the lists of new element `id` from the graph as it stands (entry `ep`, top layer
-    /// `top`) and writes them; with `locks`, reverse links are added layer by layer as hnswlib does.
+    /// `top`) and writes them; reverse links are the caller's (`applyReverseLinks`).
     /// `peers` are the other members of a deterministic batch: they are not in the graph yet, so
     /// they are offered as candidates by exact distance, which restores the links a sequential
     /// insertion would have made between them.
     /// `lowestLayer` 1 builds only the upper layers (the shard merge keeps level 0 from the shards).
-    func connect(_ id: UInt32, entry ep: UInt32, top: Int, scratch s: SearchScratch, locks: LockTable?,
+    func connect(_ id: UInt32, entry ep: UInt32, top: Int, scratch s: SearchScratch,
                  peers: Range<Int> = 0..<0, lowestLayer: Int = 0) {
         let q = UnsafePointer(vector(id))
         let L = level(id)
         var cur = ep
-        if L < top { cur = greedyDescent(q, from: ep, top: top, downTo: L, scratch: s, locks: locks) }
+        if L < top { cur = greedyDescent(q, from: ep, top: top, downTo: L, scratch: s) }
         var layer = min(L, top)
         while layer >= lowestLayer {
-            searchLayer(q, entry: cur, layer: layer, ef: efConstruction, scratch: s, locks: locks)
+            searchLayer(q, entry: cur, layer: layer, ef: efConstruction, scratch: s)
             if peers.count > 1 { offerPeers(q, id, peers, layer: layer, scratch: s) }
             drainTop(s, excluding: id)
             selectNeighbors(s.pool, K: M, into: &s.selected)
-            locks?.lock(id)
             writeList(id, layer: layer, s.selected)
-            locks?.unlock(id)
             // The next layer starts from the closest chosen element already in the graph: a batch
             // peer's lists are being written by another thread.
             if let first = s.selected.first(where: { !peers.contains(Int($0.id)) }) { cur = first.id }
-            if locks != nil { linkBack(id, layer: layer, scratch: s, locks: locks) }
             layer -= 1
         }
     }
@@ -208,7 +190,7 @@ extension HNSWIndex {
             let top = maxLevel
             Parallel.forEach(count: size, threads: workers, grain: 1) { r, w in
                 for i in r {
-                    connect(UInt32(batch.lowerBound + i), entry: ep, top: top, scratch: scratches[w], locks: nil, peers: batch,
+                    connect(UInt32(batch.lowerBound + i), entry: ep, top: top, scratch: scratches[w], peers: batch,
                             lowestLayer: lowestLayer)
                 }
             }
@@ -261,38 +243,6 @@ extension HNSWIndex {
                     sources.removeAll(keepingCapacity: true)
                     for j in a..<b { sources.append(UInt32(truncatingIfNeeded: p.value[j])) }
                     sources.withUnsafeBufferPointer { offerLinks(to: target, layer: layer, sources: $0, scratch: s) }
-                }
-            }
-        }
-    }
-
-    /// hnswlib-style concurrent insertion with per-element locks (for comparison; not reproducible).
-    func insertLocked(_ range: Range<Int>, threads: Int) {
-        var start = range.lowerBound
-        if entryPoint == nil, start < range.upperBound {
-            entryPoint = UInt32(start)
-            maxLevel = level(UInt32(start))
-            start += 1
-        }
-        let locks = LockTable(count: count)
-        let workers = max(threads, 1)
-        let scratches = (0..<workers).map { _ in borrowScratch() }
-        defer { scratches.forEach(returnScratch) }
-        let first = start
-        Parallel.forEach(count: range.upperBound - start, threads: workers, grain: 1) { r, w in
-            for i in r {
-                let id = UInt32(first + i)
-                let L = level(id)
-                locks.lockGlobal()
-                let top = maxLevel
-                let ep = entryPoint.unsafelyUnwrapped
-                let raises = L > top
-                if !raises { locks.unlockGlobal() }
-                connect(id, entry: ep, top: top, scratch: scratches[w], locks: locks)
-                if raises {
-                    entryPoint = id
-                    maxLevel = L
-                    locks.unlockGlobal()
                 }
             }
         }

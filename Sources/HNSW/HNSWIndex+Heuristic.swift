@@ -92,17 +92,14 @@ extension HNSWIndex {
         writeList(target, layer: layer, s.selected)
     }
 
-    /// Offers `id` to the lists of the elements in `s.selected` (reverse links, one target at a time,
-    /// under that target's lock when `locks` is given).
-    func linkBack(_ id: UInt32, layer: Int, scratch s: SearchScratch, locks: LockTable?) {
+    /// Offers `id` to the lists of the elements in `s.selected` (reverse links, one target at a time).
+    func linkBack(_ id: UInt32, layer: Int, scratch s: SearchScratch) {
         let chosen = s.selected.map(\.id)
         for n in chosen {
-            locks?.lock(n)
             withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 1) { one in
                 one[0] = id
                 offerLinks(to: n, layer: layer, sources: UnsafeBufferPointer(one), scratch: s)
             }
-            locks?.unlock(n)
         }
     }
 }

@@ -14,7 +14,7 @@ extension HNSWIndex {
     /// Greedy descent from `ep` through layers `top` … `stop + 1`, moving to the closest neighbour
     /// while it improves (hnswlib's upper-layer routine).
     func greedyDescent(_ q: UnsafePointer<Float>, from ep: UInt32, top: Int, downTo stop: Int,
-                       scratch s: SearchScratch, locks: LockTable?) -> UInt32 {
+                       scratch s: SearchScratch) -> UInt32 {
         var cur = ep
         var curDist = distance(q, ep)
         var layer = top
@@ -24,10 +24,8 @@ extension HNSWIndex {
             while changed {
                 changed = false
                 let list = links(cur, layer)
-                locks?.lock(cur)
                 let n = linkCount(list)
                 ids.update(from: list + 1, count: n)
-                locks?.unlock(cur)
                 hk_distances(kind, q, vectorBase.assumingMemoryBound(to: CChar.self), stride, ids, n, dim, dists)
                 for j in 0..<n where dists[j] < curDist {
                     curDist = dists[j]
@@ -43,7 +41,7 @@ extension HNSWIndex {
     /// Beam search on one layer from `ep`. Leaves up to `ef` closest non-deleted elements in `s.top`
     /// (a max-heap). Deleted elements are traversed but never returned.
     func searchLayer(_ q: UnsafePointer<Float>, entry ep: UInt32, layer: Int, ef: Int,
-                     scratch s: SearchScratch, locks: LockTable?) {
+                     scratch s: SearchScratch) {
         let tag = s.beginVisit(elements: count)
         let visited = s.visited
         var top = s.top
@@ -58,7 +56,7 @@ extension HNSWIndex {
         let ids = s.ids, dists = s.dists
         let d0 = distance(q, ep)
         var lowerBound: Float
-        if !isDeleted(ep, locks: locks) {
+        if !isDeleted(ep) {
             top.push(d0, ep)
             lowerBound = d0
         } else {
@@ -75,7 +73,6 @@ extension HNSWIndex {
             // Fetch the next candidate's list while this one is processed.
             if !cand.isEmpty { hk_prefetch(links(cand.top.id, layer), listBytes) }
             let list = links(c.id, layer)
-            locks?.lock(c.id)
             let n = linkCount(list)
             hk_prefetch_tags(visited, list + 1, n)
             var m = 0
@@ -89,7 +86,6 @@ extension HNSWIndex {
                 }
                 j += 1
             }
-            locks?.unlock(c.id)
             if m == 0 { continue }
             hk_distances(kind, q, base, stride, ids, m, dim, dists)
             for j in 0..<m {
@@ -97,7 +93,7 @@ extension HNSWIndex {
                 if top.count < ef || d < lowerBound {
                     let x = ids[j]
                     cand.push(-d, x)
-                    if !checkDeleted || !isDeleted(x, locks: locks) {
+                    if !checkDeleted || !isDeleted(x) {
                         top.push(d, x)
                         if top.count > ef { top.pop() }
                     }
@@ -117,8 +113,8 @@ extension HNSWIndex {
     /// The k nearest internal ids to a prepared query, closest first.
     func nearest(_ q: UnsafePointer<Float>, k: Int, ef: Int, scratch s: SearchScratch) -> [Candidate] {
         guard let ep = entryPoint else { return [] }
-        let start = greedyDescent(q, from: ep, top: maxLevel, downTo: 0, scratch: s, locks: nil)
-        searchLayer(q, entry: start, layer: 0, ef: max(ef, k), scratch: s, locks: nil)
+        let start = greedyDescent(q, from: ep, top: maxLevel, downTo: 0, scratch: s)
+        searchLayer(q, entry: start, layer: 0, ef: max(ef, k), scratch: s)
         var top = s.top
         while top.count > k { top.pop() }
         var out = [Candidate](repeating: Candidate(distance: 0, id: 0), count: top.count)

@@ -63,10 +63,10 @@ extension HNSWIndex {
         let q = UnsafePointer(vector(id))
         let L = level(id)
         var cur = ep
-        if L < maxLevel { cur = greedyDescent(q, from: ep, top: maxLevel, downTo: L, scratch: s, locks: nil) }
+        if L < maxLevel { cur = greedyDescent(q, from: ep, top: maxLevel, downTo: L, scratch: s) }
         var layer = min(L, maxLevel)
         while layer >= 0 {
-            searchLayer(q, entry: cur, layer: layer, ef: efConstruction, scratch: s, locks: nil)
+            searchLayer(q, entry: cur, layer: layer, ef: efConstruction, scratch: s)
             drainTop(s, excluding: id)
             if isDeleted(ep) && ep != id && !s.pool.contains(where: { $0.id == ep }) {
                 s.pool.append(Candidate(distance: distance(q, ep), id: ep))
@@ -77,7 +77,7 @@ extension HNSWIndex {
                 selectNeighbors(s.pool, K: M, into: &s.selected)
                 writeList(id, layer: layer, s.selected)
                 cur = s.selected[0].id
-                linkBack(id, layer: layer, scratch: s, locks: nil)
+                linkBack(id, layer: layer, scratch: s)
             }
             layer -= 1
         }

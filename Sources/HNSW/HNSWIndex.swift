@@ -118,15 +118,6 @@ public final class HNSWIndex: @unchecked Sendable {
         (record(id).load(as: UInt32.self) >> 16) & 1 != 0
     }
 
-    /// The deleted flag shares its word with the layer-0 link count, which the lock-based build
-    /// rewrites under the element's lock; with `locks`, the flag is read under that lock too.
-    @inline(__always) func isDeleted(_ id: UInt32, locks: LockTable?) -> Bool {
-        guard let locks else { return isDeleted(id) }
-        locks.lock(id)
-        defer { locks.unlock(id) }
-        return isDeleted(id)
-    }
-
     @inline(__always) func level(_ id: UInt32) -> Int { Int(levels[Int(id)]) }
 
     @inline(__always) var vectorBase: UnsafeRawPointer { UnsafeRawPointer(level0 + sizeLinks0) }

@@ -17,9 +17,7 @@ struct BuildIndexCommand: ParsableCommand {
     @Option(name: .customLong("ef-construction"), parsing: .unconditional, help: "Beam width while building.") var efConstruction: Int = 200
     @Option(parsing: .unconditional, help: "Build threads (0 = all cores).") var threads: Int = 0
     @Option(parsing: .unconditional, help: "Level seed.") var seed: UInt64 = 42
-    @Option(help: "deterministic (reproducible for any thread count) or locked (hnswlib's scheme).")
-    var mode: BuildMode = .deterministic
-    @Option(name: .customLong("batch-size"), help: "Largest insertion batch (deterministic mode); part of the output's identity.")
+    @Option(name: .customLong("batch-size"), help: "Largest insertion batch; part of the output's identity.")
     var batchSize: Int = 128
     @Option(help: ArgumentHelp("How the file numbers the elements: bfs (for locality) or build (as built); for benchmarks.",
                                visibility: .hidden))
@@ -69,7 +67,6 @@ struct BuildIndexCommand: ParsableCommand {
         let index: HNSWIndex
         var report: ClusterReport?
         if cluster.workers != nil || cluster.listen != nil {
-            guard mode == .deterministic else { throw CLIError.usage("a cluster build is always deterministic; drop --mode locked") }
             if case .fixed(let s)? = cluster.shards, let why = ShardLimits.tooMany(shards: s, items: x.rows, M: m) {
                 throw CLIError.usage("--shards \(why) (\(vectors))")
             }
@@ -95,7 +92,7 @@ struct BuildIndexCommand: ParsableCommand {
             guard cluster.shards == nil, !cluster.resume else { throw CLIError.usage("--shards and --resume need --workers or --listen") }
             index = try HNSWIndex(space: space, dim: x.cols, M: m, efConstruction: efConstruction, capacity: n, seed: seed)
             try x.values.withUnsafeBufferPointer { rows in
-                try index.add(rows: rows, labels: labels, options: BuildOptions(threads: t, mode: mode, batchSize: batchSize))
+                try index.add(rows: rows, labels: labels, options: BuildOptions(threads: t, batchSize: batchSize))
             }
         }
         let t2 = now()
@@ -107,12 +104,12 @@ struct BuildIndexCommand: ParsableCommand {
         if json {
             var clusterJSON = "null"
             if let report, let data = try? JSONEncoder().encode(report) { clusterJSON = String(decoding: data, as: UTF8.self) }
-            print("{\"n\": \(n), \"dim\": \(x.cols), \"threads\": \(t), \"mode\": \"\(mode.rawValue)\", \"load_s\": \(t1 - t0), \"build_s\": \(build), \"save_s\": \(t3 - t2), \"peak_rss\": \(peakRSS()), \"isa\": \"\(Distance.isa)\", \"cluster\": \(clusterJSON)}")
+            print("{\"n\": \(n), \"dim\": \(x.cols), \"threads\": \(t), \"load_s\": \(t1 - t0), \"build_s\": \(build), \"save_s\": \(t3 - t2), \"peak_rss\": \(peakRSS()), \"isa\": \"\(Distance.isa)\", \"cluster\": \(clusterJSON)}")
         } else {
             if let r = report {
                 print("cluster build: \(RunReport.counted(r.shards, "shard")) (\(RunReport.counted(r.boundaryElements, "boundary element")) refined) on \(RunReport.counted(r.workers, "worker")) (\(r.mode)), \(RunReport.counted(r.jobsRun, "job")), \(r.resumedJobs) resumed, \(RunReport.counted(r.retries, "retry", "retries"))")
             }
-            print("built \(n) × \(x.cols) \(space.rawValue) index (M \(m), ef_construction \(efConstruction), \(mode.rawValue), \(t) threads, \(Distance.isa) kernels)")
+            print("built \(n) × \(x.cols) \(space.rawValue) index (M \(m), ef_construction \(efConstruction), \(t) threads, \(Distance.isa) kernels)")
             print(String(format: "build %.2f s (%.0f inserts/s), load %.2f s, save %.2f s, peak RSS %.0f MiB → %@",
                          build, Double(n) / max(build, 1e-9), t1 - t0, t3 - t2, Double(peakRSS()) / 1_048_576, out))
         }

@@ -27,7 +27,6 @@ struct CLIError: Error {
 }
 
 extension Space: ExpressibleByArgument {}
-extension BuildMode: ExpressibleByArgument {}
 extension FileLayout: ExpressibleByArgument {}
 
 /// Reads a `.npy` input of at least one row and one column, as an input error naming the file.

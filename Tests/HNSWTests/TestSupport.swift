@@ -13,11 +13,11 @@ func randomRows(_ n: Int, _ dim: Int, seed: UInt64) -> [Float] {
 
 /// Builds an index over `rows` with labels 0..<n.
 func buildIndex(_ rows: [Float], dim: Int, space: Space = .l2, M: Int = 16, efConstruction: Int = 100,
-                threads: Int = 2, mode: BuildMode = .deterministic, capacity: Int? = nil) throws -> HNSWIndex {
+                threads: Int = 2, capacity: Int? = nil) throws -> HNSWIndex {
     let n = rows.count / dim
     let index = try HNSWIndex(space: space, dim: dim, M: M, efConstruction: efConstruction, capacity: capacity ?? n, seed: 42)
     try rows.withUnsafeBufferPointer {
-        try index.add(rows: $0, labels: (0..<n).map(UInt64.init), options: BuildOptions(threads: threads, mode: mode))
+        try index.add(rows: $0, labels: (0..<n).map(UInt64.init), options: BuildOptions(threads: threads))
     }
     return index
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The unit tests, a local cluster build, a locked build and a training run on the bundled sample
+# The unit tests, a local cluster build and a training run on the bundled sample
 # under a sanitizer, in a separate scratch path so the normal build is untouched.
 #   Tests/sanitize/run.sh thread [test filter]    ThreadSanitizer  (.build-tsan)
 #   Tests/sanitize/run.sh address [test filter]   AddressSanitizer with LeakSanitizer (.build-asan)
@@ -46,8 +46,6 @@ trap 'rm -rf "$work"' EXIT
 TRAINER_CLUSTER_TOKEN=sanitizer-run-token-0123456789 \
     "$bin" build-index --vectors "$work/v.npy" --out "$work/i.bin" -M 8 --ef-construction 40 --space l2 \
     --workers 2 --shards 4 --json >"$work/out.json" 2>"$work/log" || { cat "$work/log" >&2; status=1; }
-"$bin" build-index --vectors "$work/v.npy" --out "$work/l.bin" -M 8 --ef-construction 40 --mode locked --threads 2 \
-    >/dev/null 2>>"$work/log" || { cat "$work/log" >&2; status=1; }
 
 # The whole training run on the bundled sample (the Parquet and JSON readers, the pipeline, the
 # index, the quality measures, the report and the artifacts), then an incremental run over it,
@@ -79,4 +77,4 @@ for f in "$reports"/report*; do
 done
 [ $failed -eq 0 ] || exit 1
 [ $status -eq 0 ] || { echo "$san-sanitized run failed (status $status)" >&2; exit $status; }
-echo "$san sanitizer: clean (unit tests${filter:+ matching $filter}, a 2-worker local cluster build, a locked build, a training run and an incremental one)"
+echo "$san sanitizer: clean (unit tests${filter:+ matching $filter}, a 2-worker local cluster build, a training run and an incremental one)"
