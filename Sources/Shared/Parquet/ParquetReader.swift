@@ -86,18 +86,16 @@ public final class ParquetReader {
     deinit { close(fd) }
 
     private static func pread(_ fd: Int32, _ offset: Int, _ count: Int, _ path: String) throws -> [UInt8] {
-        guard count > 0 else { return [] }
-        var out = [UInt8](filling: count) { _ in }  // every byte is read into below
-        var done = 0
-        try out.withUnsafeMutableBytes { p in
+        try [UInt8](filling: count) { out in
+            guard let base = out.baseAddress else { return }
+            var done = 0
             while done < count {
-                let n = Glibc.pread(fd, p.baseAddress! + done, count - done, off_t(offset + done))
+                let n = Glibc.pread(fd, base + done, count - done, off_t(offset + done))
                 if n < 0 && errno == EINTR { continue }
                 if n <= 0 { throw ParquetError.io(path: path, message: "read failed at byte \(offset + done)") }
                 done += n
             }
         }
-        return out
     }
 
     /// The descriptor of a column by name, or an error listing the columns that exist.
