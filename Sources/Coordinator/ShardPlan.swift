@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import HNSW
+import Shared
 
 /// How the rows are split into shards, which elements are refined against which other shards, and
 /// the identity of the whole build (inputs, parameters, shard count) that a resumed run must match.
@@ -44,7 +45,8 @@ public struct RefineSettings: Sendable, Equatable, CustomStringConvertible {
     public var crossK: Int
     public var crossEf: Int
 
-    public init(epsilon: Double = 0.05, maxCross: Int = 2, crossK: Int = 8, crossEf: Int = 16) {
+    public init(epsilon: Double = RefineDefaults.epsilon, maxCross: Int = RefineDefaults.maxShards,
+                crossK: Int = RefineDefaults.k, crossEf: Int = RefineDefaults.ef) {
         self.epsilon = epsilon
         self.maxCross = maxCross
         self.crossK = crossK

@@ -16,6 +16,9 @@ usage: .venv/bin/python bench/serve/run.py [--datasets normal100k,mixture1m] [--
 import argparse, json, os, subprocess, sys, time
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from serving import exact_top10, qps_at, recall_qps_svg, serve, spread  # noqa: E402
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 TRAINER = os.environ.get("TRAINER", os.path.join(ROOT, ".build/release/trainer"))
 OUT = os.path.join(ROOT, "bench/out")
@@ -39,16 +42,7 @@ def dataset(name):
             x, q = x.astype(np.float32), q.astype(np.float32)
         else:
             raise SystemExit(f"unknown dataset {name}")
-        xn = x / np.linalg.norm(x, axis=1, keepdims=True)
-        qn = q / np.linalg.norm(q, axis=1, keepdims=True)
-        best, best_d = np.zeros((NQ, 0), np.int64), np.zeros((NQ, 0), np.float32)
-        for s in range(0, len(x), 100_000):
-            d = -(qn @ xn[s:s + 100_000].T)
-            p = np.argpartition(d, 10, axis=1)[:, :10]
-            cand = np.concatenate([best, p + s], 1)
-            cd = np.concatenate([best_d, np.take_along_axis(d, p, 1)], 1)
-            o = np.argsort(cd, 1, kind="stable")[:, :10]
-            best, best_d = np.take_along_axis(cand, o, 1), np.take_along_axis(cd, o, 1)
+        best = exact_top10(x, q)
         np.save(base, x)
         np.save(qpath, q)
         np.save(tpath, best)
@@ -77,67 +71,6 @@ def build(name, base, m, efc):
     return files
 
 
-SERVE = r"""
-import json, sys, time, numpy as np, hnswlib
-path, qpath, tpath, efs = sys.argv[1], sys.argv[2], sys.argv[3], [int(e) for e in sys.argv[4].split(",")]
-q, t = np.load(qpath), np.load(tpath)
-h = hnswlib.Index(space="cosine", dim=q.shape[1])
-h.load_index(path)
-h.set_num_threads(1)
-h.set_ef(64)
-h.knn_query(q, k=10)
-out = []
-for ef in efs:
-    h.set_ef(ef)
-    n, c0, w0 = 0, time.thread_time(), time.perf_counter()
-    while True:
-        labels, _ = h.knn_query(q, k=10)
-        n += len(q)
-        if time.perf_counter() - w0 >= 1.0:
-            break
-    cpu, wall = time.thread_time() - c0, time.perf_counter() - w0
-    rec = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(labels, t)]))
-    out.append({"ef": ef, "qps": n / cpu, "wall_qps": n / wall, "recall": rec})
-print(json.dumps(out))
-"""
-
-
-def serve(path, qpath, tpath):
-    cmd = [sys.executable, "-c", SERVE, path, qpath, tpath, ",".join(map(str, EFS))]
-    if os.path.exists("/usr/bin/taskset"):
-        cmd = ["taskset", "-c", str((os.cpu_count() or 1) - 1)] + cmd
-    return json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
-
-
-def same_answers(a, b, qpath):
-    import hnswlib
-    q = np.load(qpath)
-    res = []
-    for p in (a, b):
-        h = hnswlib.Index(space="cosine", dim=q.shape[1])
-        h.load_index(p)
-        h.set_num_threads(1)
-        h.set_ef(64)
-        res.append(h.knn_query(q, k=10))
-    return np.array_equal(res[0][0], res[1][0]) and np.array_equal(res[0][1], res[1][1])
-
-
-def qps_at(curve, target):
-    c = sorted(curve, key=lambda e: e["ef"])
-    for a, b in zip(c, c[1:]):
-        if a["recall"] <= target <= b["recall"] and b["recall"] > a["recall"]:
-            f = (target - a["recall"]) / (b["recall"] - a["recall"])
-            return float(np.exp(np.log(a["qps"]) + f * (np.log(b["qps"]) - np.log(a["qps"]))))
-    return None
-
-
-def spread(values):
-    v = [x for x in values if x is not None]
-    if not v:
-        return "n/a"
-    return f"{np.median(v):.3f} ({min(v):.3f}–{max(v):.3f})"
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--datasets", default="normal100k,mixture1m")
@@ -163,7 +96,7 @@ def main():
         order = list(files)
         for r in range(a.repeats):
             for f in order[r % 3:] + order[:r % 3]:
-                runs[f].append(serve(files[f], qpath, tpath))
+                runs[f].append(serve(files[f], qpath, tpath, EFS))
             print(f"{name}: repeat {r + 1}/{a.repeats} done", flush=True)
         print(f"\n{name}, M {a.M}, efC {a.ef_construction}: recall@10 / single-thread QPS (median of {a.repeats})")
         print("ef    " + "  ".join(f"{f:>16}" for f in files))
@@ -191,44 +124,18 @@ def main():
 
 
 def plot(report, path):
-    """Recall@10 against single-thread QPS (log scale), one panel per dataset, as plain SVG."""
-    W, H, PAD = 420, 300, 50
+    """Recall@10 against single-thread QPS (log scale), one panel per dataset."""
     colours = {"hnswlib": "#888888", "build": "#1f77b4", "bfs": "#d62728"}
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W * len(report)}" height="{H}" '
-             'font-family="sans-serif" font-size="11">', f'<rect width="100%" height="100%" fill="white"/>']
-    for k, (name, r) in enumerate(report.items()):
-        ox = k * W
+    labels = {"hnswlib": "hnswlib's own file", "build": "ours, build order", "bfs": "ours, as written (bfs)"}
+    panels = []
+    for name, r in report.items():
         curves = {}
         for f, runs in r["runs"].items():
             rec = [e["recall"] for e in runs[0]]
             qps = [float(np.median([rep[i]["qps"] for rep in runs])) for i in range(len(rec))]
-            curves[f] = [(a, b) for a, b in zip(rec, qps) if a >= 0.5]
-        pts = [p for c in curves.values() for p in c]
-        x0, x1 = min(p[0] for p in pts), 1.0
-        y0, y1 = np.log10(min(p[1] for p in pts)), np.log10(max(p[1] for p in pts))
-        X = lambda v: ox + PAD + (v - x0) / (x1 - x0) * (W - 2 * PAD)
-        Y = lambda v: H - PAD - (np.log10(v) - y0) / (y1 - y0 + 1e-9) * (H - 2 * PAD)
-        parts.append(f'<text x="{ox + W / 2}" y="18" text-anchor="middle">{name}, M {r["M"]}, efC {r["efc"]}: '
-                     'recall@10 against queries/s (1 thread, log)</text>')
-        parts.append(f'<line x1="{ox + PAD}" y1="{H - PAD}" x2="{ox + W - PAD}" y2="{H - PAD}" stroke="black"/>')
-        parts.append(f'<line x1="{ox + PAD}" y1="{PAD}" x2="{ox + PAD}" y2="{H - PAD}" stroke="black"/>')
-        for t in np.linspace(x0, x1, 5):
-            parts.append(f'<text x="{X(t):.1f}" y="{H - PAD + 14}" text-anchor="middle">{t:.2f}</text>')
-        for e in range(int(np.floor(y0)), int(np.ceil(y1)) + 1):
-            for m in (1, 2, 5):
-                v = m * 10 ** e
-                if y0 <= np.log10(v) <= y1:
-                    parts.append(f'<text x="{ox + PAD - 4}" y="{Y(v) + 4:.1f}" text-anchor="end">{v:g}</text>')
-        for j, (f, c) in enumerate(curves.items()):
-            path_d = " ".join(f"{'M' if i == 0 else 'L'}{X(a):.1f},{Y(b):.1f}" for i, (a, b) in enumerate(c))
-            parts.append(f'<path d="{path_d}" fill="none" stroke="{colours.get(f, "black")}" stroke-width="1.5"/>')
-            parts += [f'<circle cx="{X(a):.1f}" cy="{Y(b):.1f}" r="2.5" fill="{colours.get(f, "black")}"/>' for a, b in c]
-            label = {"hnswlib": "hnswlib's own file", "build": "ours, build order", "bfs": "ours, as written (bfs)"}.get(f, f)
-            parts.append(f'<text x="{ox + W - PAD - 4}" y="{PAD + 14 * j}" text-anchor="end" fill="{colours.get(f, "black")}">{label}</text>')
-    parts.append("</svg>")
-    with open(path, "w") as fh:
-        fh.write("\n".join(parts))
-    print(f"plot: {path}")
+            curves[labels.get(f, f)] = (colours.get(f, "black"), list(zip(rec, qps)))
+        panels.append((f"{name}, M {r['M']}, efC {r['efc']}", curves))
+    recall_qps_svg(panels, path)
 
 
 if __name__ == "__main__":

@@ -215,10 +215,10 @@ public struct TrainerConfig: Codable, Equatable, Sendable {
                               leaseSeconds: try cl.double("lease_seconds", default: 60, above: 0),
                               workDir: try cl.optionalPath("work_dir"),
                               tlsCert: try tls.optionalPath("cert"), tlsKey: try tls.optionalPath("key"),
-                              refineEpsilon: try rf.double("epsilon", default: 0.05, min: 0),
-                              refineMaxShards: try rf.int("max_shards", default: 2, in: RefineLimits.maxShards),
-                              refineK: try rf.int("k", default: 8, in: RefineLimits.k),
-                              refineEf: try rf.int("ef", default: 16, in: RefineLimits.ef))
+                              refineEpsilon: try rf.double("epsilon", default: RefineDefaults.epsilon, min: 0),
+                              refineMaxShards: try rf.int("max_shards", default: RefineDefaults.maxShards, in: RefineLimits.maxShards),
+                              refineK: try rf.int("k", default: RefineDefaults.k, in: RefineLimits.k),
+                              refineEf: try rf.int("ef", default: RefineDefaults.ef, in: RefineLimits.ef))
         try tls.rejectUnknown()
         try rf.rejectUnknown()
         try cl.rejectUnknown()

@@ -10,6 +10,20 @@ public enum RefineLimits {
     public static let maxShards: ClosedRange<Int> = 0...255
 }
 
+/// The refinement settings a build uses when the configuration and the command line name none; the
+/// configuration, the command line and the coordinator's `RefineSettings` all default to these.
+/// Chosen at the default M = 32 on random normal data (docs/decisions.md, "Merging shard graphs").
+public enum RefineDefaults {
+    /// An element is refined against shards whose centroid is within (1 + ε) of its own shard's.
+    public static let epsilon = 0.05
+    /// Other shards searched per refined element.
+    public static let maxShards = 4
+    /// Candidates kept from each cross-shard search.
+    public static let k = 8
+    /// Beam width of each cross-shard search.
+    public static let ef = 16
+}
+
 /// How many shards a cluster build makes: a fixed count, or one that follows the catalog's size.
 public enum ShardCount: Sendable, Equatable, Codable, CustomStringConvertible {
     /// About `ShardLimits.targetItemsPerShard` items per shard.
