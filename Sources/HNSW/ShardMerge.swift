@@ -294,8 +294,10 @@ extension HNSWIndex {
     }
 
     /// Links every element that level 0 cannot reach from the entry point to its nearest reachable
-    /// element (found by a search, which only walks reachable elements), in id order. Returns how
-    /// many elements needed it.
+    /// element, in id order. The host is found by a level-0 search that starts at a reachable element
+    /// (where the upper layers lead, if that is reachable, else the entry point), so it only walks
+    /// reachable elements: the upper layers may lead into a part level 0 does not reach, and a host
+    /// there would leave the orphan unreachable. Returns how many elements needed it.
     func repairReachability(threads: Int) -> Int {
         guard let ep = entryPoint, count > 0 else { return 0 }
         var seen = [Bool](repeating: false, count: count)
@@ -315,8 +317,18 @@ extension HNSWIndex {
         var repaired = 0
         for i in 0..<count where !seen[i] {
             let id = UInt32(i)
-            let hits = withScratch { s in nearest(UnsafePointer(vector(id)), k: 1, ef: efConstruction, scratch: s) }
-            guard let host = hits.first?.id, host != id else { continue }
+            let found: UInt32? = withScratch { s in
+                let q = UnsafePointer(vector(id))
+                var start = greedyDescent(q, from: ep, top: maxLevel, downTo: 0, scratch: s)
+                if !seen[Int(start)] { start = ep }
+                searchLayer(q, entry: start, layer: 0, ef: efConstruction, scratch: s)
+                var top = s.top
+                var closest: UInt32?
+                while !top.isEmpty { closest = top.pop().id }
+                s.top = top
+                return closest
+            }
+            guard let host = found, host != id, seen[Int(host)] else { continue }
             let list = links(host, 0)
             let c = linkCount(list)
             if c < maxM0 {

@@ -39,7 +39,7 @@ struct BuildIndexCommand: ParsableCommand {
     func validate() throws {
         for (value, range, flag) in [(m, ParameterLimits.M, "-M"), (efConstruction, ParameterLimits.efConstruction, "--ef-construction"),
                                      (batchSize, ParameterLimits.batchSize, "--batch-size"), (refineK, RefineLimits.k, "--refine-k"),
-                                     (refineEf, RefineLimits.ef, "--refine-ef"), (refineMaxShards, RefineLimits.maxShards, "--refine-max-shards"),
+                                     (refineEf, RefineLimits.ef, "--refine-ef"), (refineMaxShards, RefineLimits.maxShardsSetting, "--refine-max-shards"),
                                      (maxMessageMiB, 1...4095, "--max-message-mib")] where !range.contains(value) {
             throw ValidationError("\(flag) must be in \(range.lowerBound)…\(range.upperBound), got \(value)")
         }

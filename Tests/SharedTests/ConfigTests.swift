@@ -47,7 +47,8 @@ final class ConfigTests: XCTestCase {
     func testLimitsComeFromTheSharedTables() {
         XCTAssertTrue(error(minimal + "\nindex: {M: \(ParameterLimits.M.upperBound + 1)}\n").contains("index.M: must be in 2…10000"))
         XCTAssertTrue(error(minimal + "\ncluster: {refine: {k: 5000}}\n").contains("cluster.refine.k: must be in 1…4096"))
-        XCTAssertTrue(error(minimal + "\ncluster: {refine: {max_shards: 256}}\n").contains("cluster.refine.max_shards: must be in 0…255"))
+        XCTAssertTrue(error(minimal + "\ncluster: {refine: {max_shards: 256}}\n").contains("cluster.refine.max_shards: must be in 1…255"))
+        XCTAssertTrue(error(minimal + "\ncluster: {refine: {max_shards: 0}}\n").contains("cluster.refine.max_shards: must be in 1…255, got 0"))
         XCTAssertEqual(error(minimal + "\ncluster: {refine: {max_shards: 255, k: 4096}}\n"), "no error")
     }
 

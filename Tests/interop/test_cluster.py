@@ -279,6 +279,20 @@ def check_graph(path):
     return int(seen.sum())
 
 
+def test_shards_that_no_refinement_joins_are_joined_on_level_0(tmp_path):
+    """With ε 0 almost no element is refined, so the 8 shard graphs meet on level 0 only where the
+    reachability repair joins them. The upper layers span all shards and can lead a search into a part
+    that level 0 does not reach; the repair must still host every orphan on a reachable element, so
+    every element is reachable on level 0 from the entry point, as hnswlib's search needs."""
+    x = np.random.default_rng(21).standard_normal((20_000, 16), dtype=np.float32)
+    np.save(tmp_path / "x.npy", x)
+    meta, _ = build(tmp_path / "x.npy", tmp_path / "m.bin", "--workers", 2, "--shards", 8, "--refine-epsilon", 0)
+    assert meta["cluster"]["orphans_repaired"] >= 7, meta["cluster"]
+    assert check_graph(tmp_path / "m.bin") == 20_000
+    p = build(tmp_path / "x.npy", tmp_path / "z.bin", "--workers", 2, "--shards", 8, "--refine-max-shards", 0, check=False)
+    assert p.returncode == 2 and "--refine-max-shards must be in 1…255, got 0" in p.stderr, p.stderr
+
+
 def hard_mixture(n, d, seed):
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((40, d), dtype=np.float32) * 1.5

@@ -216,7 +216,7 @@ public struct TrainerConfig: Codable, Equatable, Sendable {
                               workDir: try cl.optionalPath("work_dir"),
                               tlsCert: try tls.optionalPath("cert"), tlsKey: try tls.optionalPath("key"),
                               refineEpsilon: try rf.double("epsilon", default: RefineDefaults.epsilon, min: 0),
-                              refineMaxShards: try rf.int("max_shards", default: RefineDefaults.maxShards, in: RefineLimits.maxShards),
+                              refineMaxShards: try rf.int("max_shards", default: RefineDefaults.maxShards, in: RefineLimits.maxShardsSetting),
                               refineK: try rf.int("k", default: RefineDefaults.k, in: RefineLimits.k),
                               refineEf: try rf.int("ef", default: RefineDefaults.ef, in: RefineLimits.ef))
         try tls.rejectUnknown()
